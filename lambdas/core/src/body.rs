@@ -1,0 +1,236 @@
+//! Turning request bytes into event candidates: content type, content encoding, size limits,
+//! and the three body shapes (one object, a JSON array, NDJSON).
+
+use crate::Limits;
+use flate2::read::GzDecoder;
+use serde_json::Value;
+use std::io::Read;
+
+/// A refusal of the whole body (4xx); see the status table in `docs/event-contract.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl BodyError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Only unreadable bodies are worth keeping in the error bucket: 413 bodies are too large to
+    /// keep and 415 bodies are of a type we do not read; the client learns about both at once.
+    pub fn keeps_raw_body(&self) -> bool {
+        self.status == 400
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Json,
+    Ndjson,
+}
+
+/// One element of the body before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Candidate {
+    Parsed(Value),
+    /// An NDJSON line that is not JSON; kept as text for the error record.
+    Malformed { line: String, message: String },
+}
+
+/// The body format for a `Content-Type` header. A missing header is read as JSON, which is what
+/// curl and most SDKs mean when they forget it.
+pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, BodyError> {
+    let Some(content_type) = content_type else {
+        return Ok(BodyFormat::Json);
+    };
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        Ok(BodyFormat::Json)
+    } else if ["application/x-ndjson", "application/jsonl", "application/x-jsonlines"]
+        .iter()
+        .any(|accepted| media_type.eq_ignore_ascii_case(accepted))
+    {
+        Ok(BodyFormat::Ndjson)
+    } else {
+        Err(BodyError::new(
+            415,
+            "content_type.unsupported",
+            format!(
+                "content type {media_type:?} is not supported; use application/json or application/x-ndjson"
+            ),
+        ))
+    }
+}
+
+/// The body after `Content-Encoding` is undone, within `max_request_bytes`.
+pub fn decode<'a>(
+    body: &'a [u8],
+    content_encoding: Option<&str>,
+    limits: &Limits,
+) -> Result<std::borrow::Cow<'a, [u8]>, BodyError> {
+    let too_large = || {
+        BodyError::new(
+            413,
+            "body.too_large",
+            format!(
+                "the decoded body is larger than {} bytes",
+                limits.max_request_bytes
+            ),
+        )
+    };
+    let encoding = content_encoding.map(str::trim).unwrap_or("");
+    if encoding.is_empty() || encoding.eq_ignore_ascii_case("identity") {
+        if body.len() > limits.max_request_bytes {
+            return Err(too_large());
+        }
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    if !encoding.eq_ignore_ascii_case("gzip") {
+        return Err(BodyError::new(
+            415,
+            "content_encoding.unsupported",
+            format!("content encoding {encoding:?} is not supported; use gzip or none"),
+        ));
+    }
+    // Read one byte past the limit so an oversized body is detected without inflating all of it.
+    let mut decoded = Vec::with_capacity(body.len().saturating_mul(4).min(limits.max_request_bytes));
+    GzDecoder::new(body)
+        .take(limits.max_request_bytes as u64 + 1)
+        .read_to_end(&mut decoded)
+        .map_err(|error| BodyError::new(400, "body.malformed_gzip", format!("gzip body: {error}")))?;
+    if decoded.len() > limits.max_request_bytes {
+        return Err(too_large());
+    }
+    Ok(std::borrow::Cow::Owned(decoded))
+}
+
+/// The event candidates of a decoded body, in request order.
+pub fn split(body: &[u8], format: BodyFormat, limits: &Limits) -> Result<Vec<Candidate>, BodyError> {
+    let candidates = match format {
+        BodyFormat::Json => split_json(body)?,
+        BodyFormat::Ndjson => split_ndjson(body),
+    };
+    if candidates.is_empty() {
+        return Err(BodyError::new(400, "body.empty", "the body holds no events"));
+    }
+    if candidates.len() > limits.max_batch_events {
+        return Err(BodyError::new(
+            413,
+            "body.too_many_events",
+            format!(
+                "{} events in one request; the limit is {}",
+                candidates.len(),
+                limits.max_batch_events
+            ),
+        ));
+    }
+    Ok(candidates)
+}
+
+fn split_json(body: &[u8]) -> Result<Vec<Candidate>, BodyError> {
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        let code = if error.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
+            "body.empty"
+        } else {
+            "body.malformed_json"
+        };
+        BodyError::new(400, code, format!("body is not valid JSON: {error}"))
+    })?;
+    match value {
+        Value::Array(items) => Ok(items.into_iter().map(Candidate::Parsed).collect()),
+        Value::Object(_) => Ok(vec![Candidate::Parsed(value)]),
+        _ => Err(BodyError::new(
+            400,
+            "body.not_object_or_array",
+            "the body must be an event object or an array of events",
+        )),
+    }
+}
+
+fn split_ndjson(body: &[u8]) -> Vec<Candidate> {
+    body.split(|byte| *byte == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|line| match serde_json::from_slice(line) {
+            Ok(value) => Candidate::Parsed(value),
+            Err(error) => Candidate::Malformed {
+                line: String::from_utf8_lossy(line).into_owned(),
+                message: format!("line is not valid JSON: {error}"),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(body_format(None), Ok(BodyFormat::Json));
+        assert_eq!(body_format(Some("application/json; charset=utf-8")), Ok(BodyFormat::Json));
+        assert_eq!(body_format(Some("Application/X-NDJSON")), Ok(BodyFormat::Ndjson));
+        let error = body_format(Some("text/plain")).unwrap_err();
+        assert_eq!((error.status, error.code), (415, "content_type.unsupported"));
+    }
+
+    #[test]
+    fn gzip_is_inflated_and_limited() {
+        let body = gzip(br#"{"a":1}"#);
+        assert_eq!(&*decode(&body, Some("gzip"), &limits()).unwrap(), br#"{"a":1}"#);
+        let bomb = gzip(&vec![b' '; limits().max_request_bytes + 10]);
+        assert_eq!(decode(&bomb, Some("GZIP"), &limits()).unwrap_err().code, "body.too_large");
+        assert_eq!(decode(b"nope", Some("gzip"), &limits()).unwrap_err().code, "body.malformed_gzip");
+        assert_eq!(decode(b"x", Some("br"), &limits()).unwrap_err().status, 415);
+    }
+
+    #[test]
+    fn plain_bodies_over_the_limit_are_413() {
+        let small = Limits { max_request_bytes: 4, ..limits() };
+        assert_eq!(decode(b"12345", None, &small).unwrap_err().status, 413);
+        assert!(decode(b"1234", Some("identity"), &small).is_ok());
+    }
+
+    #[test]
+    fn json_shapes() {
+        assert_eq!(split(br#"{"a":1}"#, BodyFormat::Json, &limits()).unwrap().len(), 1);
+        assert_eq!(split(br#"[{"a":1}, 2]"#, BodyFormat::Json, &limits()).unwrap().len(), 2);
+        assert_eq!(split(b"[]", BodyFormat::Json, &limits()).unwrap_err().code, "body.empty");
+        assert_eq!(split(b"  ", BodyFormat::Json, &limits()).unwrap_err().code, "body.empty");
+        assert_eq!(split(b"{", BodyFormat::Json, &limits()).unwrap_err().code, "body.malformed_json");
+        assert_eq!(split(b"42", BodyFormat::Json, &limits()).unwrap_err().code, "body.not_object_or_array");
+    }
+
+    #[test]
+    fn ndjson_keeps_bad_lines_as_candidates() {
+        let candidates = split(b"{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}", BodyFormat::Ndjson, &limits()).unwrap();
+        assert_eq!(candidates.len(), 3);
+        assert!(matches!(&candidates[1], Candidate::Malformed { line, .. } if line == "not json"));
+    }
+
+    #[test]
+    fn too_many_events() {
+        let few = Limits { max_batch_events: 2, ..limits() };
+        let error = split(b"[{},{},{}]", BodyFormat::Json, &few).unwrap_err();
+        assert_eq!((error.status, error.code), (413, "body.too_many_events"));
+    }
+}

@@ -1,0 +1,153 @@
+//! Defaults come from `config/pipeline.json`, the file Terraform and the local stack read too,
+//! so a limit is defined once. Environment variables (named in that file) override them.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+const PIPELINE_JSON: &str = include_str!("../../../config/pipeline.json");
+
+/// The parsed `config/pipeline.json`: the single source of truth for names, prefixes and limits.
+pub static PIPELINE: LazyLock<PipelineConfig> = LazyLock::new(|| {
+    serde_json::from_str(PIPELINE_JSON).expect("config/pipeline.json is valid (checked by tests)")
+});
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PipelineConfig {
+    pub prefixes: Prefixes,
+    pub limits: Limits,
+    /// Names of the environment variables that configure the validator, by setting.
+    pub lambda_env: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Prefixes {
+    pub events: String,
+    pub processing_failed: String,
+    pub errors: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Limits {
+    pub max_event_bytes: usize,
+    pub max_request_bytes: usize,
+    pub max_batch_events: usize,
+    pub max_future_skew_seconds: i64,
+    pub kinesis_max_records_per_call: usize,
+    pub kinesis_max_bytes_per_call: usize,
+    pub put_deadline_ms: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl PipelineConfig {
+    /// The environment variable name configured for `setting` (a key of `lambda_env`).
+    pub fn env_name(&self, setting: &str) -> &str {
+        self.lambda_env
+            .get(setting)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("config/pipeline.json lambda_env has no {setting:?}"))
+    }
+
+    /// The value of setting `setting` in an environment given as a lookup function.
+    pub fn lookup<F>(&self, lookup: &F, setting: &str) -> Option<String>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        lookup(self.env_name(setting)).filter(|value| !value.trim().is_empty())
+    }
+}
+
+impl Limits {
+    /// The configured defaults overridden by whichever environment variables `lookup` returns.
+    /// A value that is not a positive whole number is an error, not a silent default.
+    pub fn from_env<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let defaults = PIPELINE.limits;
+        let read = |setting: &str, default: u64| -> Result<u64, ConfigError> {
+            match PIPELINE.lookup(&lookup, setting) {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<u64>() {
+                    Ok(value) if value > 0 => Ok(value),
+                    _ => Err(ConfigError(format!(
+                        "{} must be a positive whole number, got {raw:?}",
+                        PIPELINE.env_name(setting)
+                    ))),
+                },
+            }
+        };
+        let limits = Limits {
+            max_event_bytes: read("max_event_bytes", defaults.max_event_bytes as u64)? as usize,
+            max_request_bytes: read("max_request_bytes", defaults.max_request_bytes as u64)?
+                as usize,
+            max_batch_events: read("max_batch_events", defaults.max_batch_events as u64)? as usize,
+            max_future_skew_seconds: read(
+                "max_future_skew_seconds",
+                defaults.max_future_skew_seconds as u64,
+            )? as i64,
+            put_deadline_ms: read("put_deadline_ms", defaults.put_deadline_ms)?,
+            // Kinesis service quotas, not tunables.
+            kinesis_max_records_per_call: defaults.kinesis_max_records_per_call,
+            kinesis_max_bytes_per_call: defaults.kinesis_max_bytes_per_call,
+        };
+        if limits.max_event_bytes > limits.kinesis_max_bytes_per_call.min(1 << 20) {
+            return Err(ConfigError(format!(
+                "{} cannot exceed Kinesis' 1 MiB record limit",
+                PIPELINE.env_name("max_event_bytes")
+            )));
+        }
+        Ok(limits)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        PIPELINE.limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_pipeline_file() {
+        let file: serde_json::Value = serde_json::from_str(PIPELINE_JSON).unwrap();
+        let limits = Limits::from_env(|_| None).unwrap();
+        assert_eq!(
+            limits.max_event_bytes as u64,
+            file["limits"]["max_event_bytes"].as_u64().unwrap()
+        );
+        assert_eq!(limits.max_batch_events, 500);
+        assert_eq!(limits.max_request_bytes, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn environment_overrides_and_rejects_garbage() {
+        let limits = Limits::from_env(|name| {
+            (name == "RTSTREAM_MAX_BATCH_EVENTS").then(|| "20".to_string())
+        })
+        .unwrap();
+        assert_eq!(limits.max_batch_events, 20);
+        let error = Limits::from_env(|name| {
+            (name == "RTSTREAM_MAX_REQUEST_BYTES").then(|| "lots".to_string())
+        })
+        .unwrap_err();
+        assert!(error.0.contains("RTSTREAM_MAX_REQUEST_BYTES"), "{error}");
+        assert!(Limits::from_env(|name| {
+            (name == "RTSTREAM_MAX_EVENT_BYTES").then(|| "2000000".to_string())
+        })
+        .is_err());
+    }
+}

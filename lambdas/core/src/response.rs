@@ -1,0 +1,249 @@
+//! API responses and error-bucket records, exactly as `docs/event-contract.md` shows them.
+
+use crate::body::BodyError;
+use crate::error::codes;
+use crate::validator::{Outcome, RawEvent};
+use crate::ErrorDetail;
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Seconds a client should wait before resending what a 503 did not accept.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
+/// An HTTP answer, independent of the Lambda event type that carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Accepted,
+    Rejected,
+    Failed,
+}
+
+#[derive(Debug, Serialize)]
+struct EventResult<'a> {
+    index: usize,
+    event_id: Option<&'a str>,
+    status: Status,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ErrorDetail],
+}
+
+/// Why valid events were not accepted, when some were not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// Kinesis did not take every valid event before the deadline.
+    Stream,
+    /// The rejections could not be stored, so nothing was sent on (retrying the request is safe).
+    ErrorStore,
+}
+
+/// The 202/503 answer for a readable body. `accepted[i]` says whether outcome `i` is in Kinesis
+/// with a sequence number; it is ignored for rejected outcomes.
+pub fn batch_reply(request_id: &str, outcomes: &[Outcome], accepted: &[bool], failure: Option<WriteFailure>) -> Reply {
+    let failed_error = [ErrorDetail::new(
+        "",
+        codes::WRITE_FAILED,
+        "not accepted: resend this event",
+    )];
+    let mut counts = [0usize; 3];
+    let results: Vec<EventResult> = outcomes
+        .iter()
+        .zip(accepted)
+        .enumerate()
+        .map(|(index, (outcome, &is_accepted))| {
+            let (status, errors): (Status, &[ErrorDetail]) = match outcome {
+                Outcome::Rejected { errors, .. } => (Status::Rejected, errors),
+                Outcome::Valid { .. } if is_accepted => (Status::Accepted, &[]),
+                Outcome::Valid { .. } => (Status::Failed, &failed_error),
+            };
+            counts[status as usize] += 1;
+            EventResult { index, event_id: outcome.event_id(), status, errors }
+        })
+        .collect();
+    let [accepted_count, rejected_count, failed_count] = counts;
+    let mut body = json!({
+        "request_id": request_id,
+        "accepted": accepted_count,
+        "rejected": rejected_count,
+        "failed": failed_count,
+        "results": results,
+    });
+    let failure = failure.or((failed_count > 0).then_some(WriteFailure::Stream));
+    let Some(failure) = failure else {
+        return Reply { status: 202, body, retry_after: None };
+    };
+    body["error"] = match failure {
+        WriteFailure::Stream => json!({
+            "code": codes::WRITE_FAILED,
+            "message": format!("{failed_count} event(s) could not be written; resend exactly the events with status \"failed\""),
+        }),
+        WriteFailure::ErrorStore => json!({
+            "code": codes::ERROR_STORE_FAILED,
+            "message": "rejected events could not be recorded, so no event was accepted; retry the whole request",
+        }),
+    };
+    Reply { status: 503, body, retry_after: Some(RETRY_AFTER_SECONDS) }
+}
+
+/// The 4xx answer for a body refused as a whole.
+pub fn body_error_reply(request_id: &str, error: &BodyError) -> Reply {
+    Reply {
+        status: error.status,
+        body: json!({"request_id": request_id, "error": {"code": error.code, "message": error.message}}),
+        retry_after: None,
+    }
+}
+
+/// A 5xx answer for a body that could not be handled for reasons of ours.
+pub fn server_error_reply(request_id: &str, code: &str, message: &str) -> Reply {
+    Reply {
+        status: 503,
+        body: json!({"request_id": request_id, "error": {"code": code, "message": message}}),
+        retry_after: Some(RETRY_AFTER_SECONDS),
+    }
+}
+
+/// The error-bucket key for a request: `<prefix>dt=YYYY-MM-DD/<request_id>.ndjson`.
+pub fn error_object_key(prefix: &str, received_at: DateTime<Utc>, request_id: &str) -> String {
+    format!("{prefix}dt={}/{request_id}.ndjson", received_at.format("%Y-%m-%d"))
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One NDJSON line per rejected outcome, or `None` when nothing was rejected.
+pub fn rejection_records(request_id: &str, received_at: DateTime<Utc>, outcomes: &[Outcome]) -> Option<Vec<u8>> {
+    let received_at = timestamp(received_at);
+    let mut ndjson = Vec::new();
+    for (index, outcome) in outcomes.iter().enumerate() {
+        let Outcome::Rejected { event_id, errors, raw } = outcome else { continue };
+        let mut line = json!({
+            "request_id": request_id,
+            "received_at": received_at,
+            "index": index,
+            "event_id": event_id,
+            "errors": errors,
+        });
+        match raw {
+            RawEvent::Json(value) => line["raw"] = value.clone(),
+            RawEvent::Line(text) => line["raw_line"] = Value::String(text.clone()),
+        }
+        push_line(&mut ndjson, &line);
+    }
+    (!ndjson.is_empty()).then_some(ndjson)
+}
+
+/// The single NDJSON line kept for an unreadable body.
+pub fn body_error_record(request_id: &str, received_at: DateTime<Utc>, error: &BodyError, raw_body: &[u8]) -> Vec<u8> {
+    let mut line = json!({
+        "request_id": request_id,
+        "received_at": timestamp(received_at),
+        "index": null,
+        "event_id": null,
+        "errors": [{"path": "", "code": error.code, "message": error.message}],
+    });
+    match std::str::from_utf8(raw_body) {
+        Ok(text) => line["raw_body"] = Value::String(text.to_string()),
+        Err(_) => {
+            line["raw_body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(raw_body));
+            line["raw_body_encoding"] = Value::String("base64".to_string());
+        }
+    }
+    let mut ndjson = Vec::new();
+    push_line(&mut ndjson, &line);
+    ndjson
+}
+
+fn push_line(ndjson: &mut Vec<u8>, line: &Value) {
+    serde_json::to_writer(&mut *ndjson, line).expect("a JSON value always serialises");
+    ndjson.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcomes() -> Vec<Outcome> {
+        vec![
+            Outcome::Valid { event_id: "a".into(), record: b"{}".to_vec() },
+            Outcome::Rejected {
+                event_id: Some("b".into()),
+                errors: vec![ErrorDetail::new("/payload", "schema.required", "url is required")],
+                raw: RawEvent::Json(json!({"event_id": "b"})),
+            },
+            Outcome::Valid { event_id: "c".into(), record: b"{}".to_vec() },
+            Outcome::Rejected {
+                event_id: None,
+                errors: vec![ErrorDetail::new("", "event.malformed_json", "bad")],
+                raw: RawEvent::Line("{oops".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn all_written_is_202() {
+        let reply = batch_reply("r1", &outcomes(), &[true, false, true, false], None);
+        assert_eq!(reply.status, 202);
+        assert_eq!(reply.retry_after, None);
+        assert_eq!((reply.body["accepted"].as_u64(), reply.body["rejected"].as_u64(), reply.body["failed"].as_u64()), (Some(2), Some(2), Some(0)));
+        assert_eq!(reply.body["results"][1]["errors"][0]["code"], "schema.required");
+        assert!(reply.body["results"][0].get("errors").is_none());
+        assert!(reply.body["results"][3]["event_id"].is_null());
+        assert!(reply.body.get("error").is_none());
+    }
+
+    #[test]
+    fn unwritten_events_make_a_503_that_names_them() {
+        let reply = batch_reply("r1", &outcomes(), &[true, false, false, false], None);
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.retry_after, Some(RETRY_AFTER_SECONDS));
+        assert_eq!(reply.body["error"]["code"], "write.failed");
+        assert_eq!(reply.body["results"][2]["status"], "failed");
+        assert_eq!(reply.body["results"][2]["event_id"], "c");
+        assert_eq!(reply.body["results"][0]["status"], "accepted");
+    }
+
+    #[test]
+    fn an_error_store_failure_is_a_503_with_nothing_accepted() {
+        let reply = batch_reply("r1", &outcomes(), &[false; 4], Some(WriteFailure::ErrorStore));
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.body["error"]["code"], "error_store.failed");
+        assert_eq!(reply.body["accepted"], 0);
+    }
+
+    #[test]
+    fn rejection_records_are_ndjson_with_reasons() {
+        let at: DateTime<Utc> = "2026-11-26T10:00:01.123Z".parse().unwrap();
+        let ndjson = rejection_records("r1", at, &outcomes()).unwrap();
+        let lines: Vec<Value> = ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["index"], 1);
+        assert_eq!(lines[0]["raw"]["event_id"], "b");
+        assert_eq!(lines[0]["received_at"], "2026-11-26T10:00:01.123Z");
+        assert_eq!(lines[1]["raw_line"], "{oops");
+        assert!(rejection_records("r1", at, &outcomes()[..1]).is_none());
+        assert_eq!(error_object_key("errors/", at, "r1"), "errors/dt=2026-11-26/r1.ndjson");
+    }
+
+    #[test]
+    fn unreadable_bodies_are_kept_as_text_or_base64() {
+        let error = BodyError { status: 400, code: "body.malformed_json", message: "bad".into() };
+        let at = Utc::now();
+        let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, b"{x")).unwrap();
+        assert_eq!(line["raw_body"], "{x");
+        let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, &[0xff, 0xfe])).unwrap();
+        assert_eq!((line["raw_body"].as_str(), line["raw_body_encoding"].as_str()), (Some("//4="), Some("base64")));
+        let reply = body_error_reply("r", &error);
+        assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (400, Some("body.malformed_json")));
+    }
+}
