@@ -41,7 +41,10 @@ pub enum BodyFormat {
 pub enum Candidate {
     Parsed(Value),
     /// An NDJSON line that is not JSON; kept as text for the error record.
-    Malformed { line: String, message: String },
+    Malformed {
+        line: String,
+        message: String,
+    },
 }
 
 /// The body format for a `Content-Type` header. A missing header is read as JSON, which is what
@@ -53,9 +56,13 @@ pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, BodyError> 
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if media_type.eq_ignore_ascii_case("application/json") {
         Ok(BodyFormat::Json)
-    } else if ["application/x-ndjson", "application/jsonl", "application/x-jsonlines"]
-        .iter()
-        .any(|accepted| media_type.eq_ignore_ascii_case(accepted))
+    } else if [
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+    ]
+    .iter()
+    .any(|accepted| media_type.eq_ignore_ascii_case(accepted))
     {
         Ok(BodyFormat::Ndjson)
     } else {
@@ -187,7 +194,10 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(body_format(None), Ok(BodyFormat::Json));
-        assert_eq!(body_format(Some("application/json; charset=utf-8")), Ok(BodyFormat::Json));
+        assert_eq!(
+            body_format(Some("application/json; charset=utf-8")),
+            Ok(BodyFormat::Json)
+        );
         assert_eq!(body_format(Some("Application/X-NDJSON")), Ok(BodyFormat::Ndjson));
         let error = body_format(Some("text/plain")).unwrap_err();
         assert_eq!((error.status, error.code), (415, "content_type.unsupported"));
@@ -198,38 +208,75 @@ mod tests {
         let body = gzip(br#"{"a":1}"#);
         assert_eq!(&*decode(&body, Some("gzip"), &limits()).unwrap(), br#"{"a":1}"#);
         let bomb = gzip(&vec![b' '; limits().max_request_bytes + 10]);
-        assert_eq!(decode(&bomb, Some("GZIP"), &limits()).unwrap_err().code, "body.too_large");
-        assert_eq!(decode(b"nope", Some("gzip"), &limits()).unwrap_err().code, "body.malformed_gzip");
+        assert_eq!(
+            decode(&bomb, Some("GZIP"), &limits()).unwrap_err().code,
+            "body.too_large"
+        );
+        assert_eq!(
+            decode(b"nope", Some("gzip"), &limits()).unwrap_err().code,
+            "body.malformed_gzip"
+        );
         assert_eq!(decode(b"x", Some("br"), &limits()).unwrap_err().status, 415);
     }
 
     #[test]
     fn plain_bodies_over_the_limit_are_413() {
-        let small = Limits { max_request_bytes: 4, ..limits() };
+        let small = Limits {
+            max_request_bytes: 4,
+            ..limits()
+        };
         assert_eq!(decode(b"12345", None, &small).unwrap_err().status, 413);
         assert!(decode(b"1234", Some("identity"), &small).is_ok());
     }
 
     #[test]
     fn json_shapes() {
-        assert_eq!(split(br#"{"a":1}"#, BodyFormat::Json, &limits()).unwrap().len(), 1);
-        assert_eq!(split(br#"[{"a":1}, 2]"#, BodyFormat::Json, &limits()).unwrap().len(), 2);
-        assert_eq!(split(b"[]", BodyFormat::Json, &limits()).unwrap_err().code, "body.empty");
-        assert_eq!(split(b"  ", BodyFormat::Json, &limits()).unwrap_err().code, "body.empty");
-        assert_eq!(split(b"{", BodyFormat::Json, &limits()).unwrap_err().code, "body.malformed_json");
-        assert_eq!(split(b"42", BodyFormat::Json, &limits()).unwrap_err().code, "body.not_object_or_array");
+        assert_eq!(
+            split(br#"{"a":1}"#, BodyFormat::Json, &limits()).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            split(br#"[{"a":1}, 2]"#, BodyFormat::Json, &limits())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            split(b"[]", BodyFormat::Json, &limits()).unwrap_err().code,
+            "body.empty"
+        );
+        assert_eq!(
+            split(b"  ", BodyFormat::Json, &limits()).unwrap_err().code,
+            "body.empty"
+        );
+        assert_eq!(
+            split(b"{", BodyFormat::Json, &limits()).unwrap_err().code,
+            "body.malformed_json"
+        );
+        assert_eq!(
+            split(b"42", BodyFormat::Json, &limits()).unwrap_err().code,
+            "body.not_object_or_array"
+        );
     }
 
     #[test]
     fn ndjson_keeps_bad_lines_as_candidates() {
-        let candidates = split(b"{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}", BodyFormat::Ndjson, &limits()).unwrap();
+        let candidates = split(
+            b"{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}",
+            BodyFormat::Ndjson,
+            &limits(),
+        )
+        .unwrap();
         assert_eq!(candidates.len(), 3);
         assert!(matches!(&candidates[1], Candidate::Malformed { line, .. } if line == "not json"));
     }
 
     #[test]
     fn too_many_events() {
-        let few = Limits { max_batch_events: 2, ..limits() };
+        let few = Limits {
+            max_batch_events: 2,
+            ..limits()
+        };
         let error = split(b"[{},{},{}]", BodyFormat::Json, &few).unwrap_err();
         assert_eq!((error.status, error.code), (413, "body.too_many_events"));
     }

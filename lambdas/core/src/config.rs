@@ -89,13 +89,10 @@ impl Limits {
         };
         let limits = Limits {
             max_event_bytes: read("max_event_bytes", defaults.max_event_bytes as u64)? as usize,
-            max_request_bytes: read("max_request_bytes", defaults.max_request_bytes as u64)?
-                as usize,
+            max_request_bytes: read("max_request_bytes", defaults.max_request_bytes as u64)? as usize,
             max_batch_events: read("max_batch_events", defaults.max_batch_events as u64)? as usize,
-            max_future_skew_seconds: read(
-                "max_future_skew_seconds",
-                defaults.max_future_skew_seconds as u64,
-            )? as i64,
+            max_future_skew_seconds: read("max_future_skew_seconds", defaults.max_future_skew_seconds as u64)?
+                as i64,
             put_deadline_ms: read("put_deadline_ms", defaults.put_deadline_ms)?,
             // Kinesis service quotas, not tunables.
             kinesis_max_records_per_call: defaults.kinesis_max_records_per_call,
@@ -135,15 +132,12 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_rejects_garbage() {
-        let limits = Limits::from_env(|name| {
-            (name == "RTSTREAM_MAX_BATCH_EVENTS").then(|| "20".to_string())
-        })
-        .unwrap();
+        let limits =
+            Limits::from_env(|name| (name == "RTSTREAM_MAX_BATCH_EVENTS").then(|| "20".to_string())).unwrap();
         assert_eq!(limits.max_batch_events, 20);
-        let error = Limits::from_env(|name| {
-            (name == "RTSTREAM_MAX_REQUEST_BYTES").then(|| "lots".to_string())
-        })
-        .unwrap_err();
+        let error =
+            Limits::from_env(|name| (name == "RTSTREAM_MAX_REQUEST_BYTES").then(|| "lots".to_string()))
+                .unwrap_err();
         assert!(error.0.contains("RTSTREAM_MAX_REQUEST_BYTES"), "{error}");
         assert!(Limits::from_env(|name| {
             (name == "RTSTREAM_MAX_EVENT_BYTES").then(|| "2000000".to_string())

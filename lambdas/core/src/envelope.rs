@@ -124,7 +124,11 @@ fn pointer(field: &str) -> String {
 }
 
 fn missing(field: &str) -> ErrorDetail {
-    ErrorDetail::new(pointer(field), "envelope.missing_field", format!("{field} is required"))
+    ErrorDetail::new(
+        pointer(field),
+        "envelope.missing_field",
+        format!("{field} is required"),
+    )
 }
 
 fn wrong_type(field: &str, expected: &str, got: &Value) -> ErrorDetail {
@@ -184,7 +188,10 @@ mod tests {
         let map = event.as_object().unwrap().clone();
         match check(&map, now(), 300) {
             Ok(_) => vec![],
-            Err(errors) => errors.into_iter().map(|e| format!("{} {}", e.path, e.code)).collect(),
+            Err(errors) => errors
+                .into_iter()
+                .map(|e| format!("{} {}", e.path, e.code))
+                .collect(),
         }
     }
 
@@ -194,16 +201,24 @@ mod tests {
         let map = event.as_object().unwrap();
         assert_eq!(
             check(map, now(), 300),
-            Ok(Envelope { event_id: Some("a"), event_type: "page_view" })
+            Ok(Envelope {
+                event_id: Some("a"),
+                event_type: "page_view"
+            })
         );
         let no_id = json!({"event_id": null, "event_type": "x", "occurred_at": "2026-11-26T10:04:59Z", "payload": {}});
-        assert_eq!(check(no_id.as_object().unwrap(), now(), 300).unwrap().event_id, None);
+        assert_eq!(
+            check(no_id.as_object().unwrap(), now(), 300).unwrap().event_id,
+            None
+        );
     }
 
     #[test]
     fn every_problem_is_reported() {
         assert_eq!(
-            codes(json!({"event_id": "", "event_type": "Bad", "occurred_at": "2026-11-26 10:00", "source": 3, "payload": [], "extra": 1})),
+            codes(
+                json!({"event_id": "", "event_type": "Bad", "occurred_at": "2026-11-26 10:00", "source": 3, "payload": [], "extra": 1})
+            ),
             vec![
                 "/extra envelope.unknown_field",
                 "/event_id envelope.invalid_event_id",
@@ -215,25 +230,40 @@ mod tests {
         );
         assert_eq!(
             codes(json!({})),
-            vec!["/event_type envelope.missing_field", "/occurred_at envelope.missing_field", "/payload envelope.missing_field"]
+            vec![
+                "/event_type envelope.missing_field",
+                "/occurred_at envelope.missing_field",
+                "/payload envelope.missing_field"
+            ]
         );
     }
 
     #[test]
     fn timestamps_need_an_offset_and_not_the_future() {
         let event = |ts: &str| json!({"event_type": "a", "occurred_at": ts, "payload": {}});
-        assert_eq!(codes(event("2026-11-26T10:00:00")), vec!["/occurred_at envelope.invalid_timestamp"]);
-        assert_eq!(codes(event("2026-11-26T10:05:01Z")), vec!["/occurred_at envelope.occurred_at_in_future"]);
+        assert_eq!(
+            codes(event("2026-11-26T10:00:00")),
+            vec!["/occurred_at envelope.invalid_timestamp"]
+        );
+        assert_eq!(
+            codes(event("2026-11-26T10:05:01Z")),
+            vec!["/occurred_at envelope.occurred_at_in_future"]
+        );
         assert!(codes(event("2026-11-26T10:05:00Z")).is_empty());
     }
 
     #[test]
     fn limits_on_lengths_count_characters() {
         let id = "é".repeat(128);
-        assert!(codes(json!({"event_id": id, "event_type": "a", "occurred_at": "2026-11-26T10:00:00Z", "payload": {}})).is_empty());
+        assert!(codes(
+            json!({"event_id": id, "event_type": "a", "occurred_at": "2026-11-26T10:00:00Z", "payload": {}})
+        )
+        .is_empty());
         let source = "s".repeat(257);
         assert_eq!(
-            codes(json!({"event_type": "a", "occurred_at": "2026-11-26T10:00:00Z", "payload": {}, "source": source})),
+            codes(
+                json!({"event_type": "a", "occurred_at": "2026-11-26T10:00:00Z", "payload": {}, "source": source})
+            ),
             vec!["/source envelope.invalid_source"]
         );
     }

@@ -33,7 +33,11 @@ pub fn transform(data: &[u8], provenance: &Provenance<'_>) -> Result<Transformed
         Ok(_) => return Err("record is not a JSON object".to_string()),
         Err(error) => return Err(format!("record is not JSON: {error}")),
     };
-    if !event.get("event_id").and_then(Value::as_str).is_some_and(|id| !id.is_empty()) {
+    if !event
+        .get("event_id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| !id.is_empty())
+    {
         return Err("record has no event_id".to_string());
     }
     let event_type = match event.get("event_type").and_then(Value::as_str) {
@@ -50,7 +54,10 @@ pub fn transform(data: &[u8], provenance: &Provenance<'_>) -> Result<Transformed
     let mut ingest = Map::new();
     ingest.insert(
         "received_at".into(),
-        provenance.arrived_at.to_rfc3339_opts(SecondsFormat::Millis, true).into(),
+        provenance
+            .arrived_at
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+            .into(),
     );
     let optional = [
         ("kinesis_sequence_number", provenance.kinesis_sequence_number),
@@ -102,17 +109,28 @@ mod tests {
     #[test]
     fn missing_kinesis_metadata_is_left_out() {
         let data = br#"{"event_id":"e","event_type":"a","occurred_at":"2026-11-26T00:30:00Z","payload":{}}"#;
-        let provenance = Provenance { arrived_at: Utc::now(), ..Default::default() };
+        let provenance = Provenance {
+            arrived_at: Utc::now(),
+            ..Default::default()
+        };
         let line: Value = serde_json::from_slice(&transform(data, &provenance).unwrap().line).unwrap();
         assert!(line["_ingest"].get("kinesis_sequence_number").is_none());
     }
 
     #[test]
     fn non_events_fail() {
-        for data in [&b"nope"[..], b"[]", br#"{"event_type":"a","occurred_at":"2026-11-26T00:30:00Z"}"#,
-                     br#"{"event_id":"e","event_type":"A","occurred_at":"2026-11-26T00:30:00Z"}"#,
-                     br#"{"event_id":"e","event_type":"a","occurred_at":"yesterday"}"#] {
-            assert!(transform(data, &provenance()).is_err(), "{}", String::from_utf8_lossy(data));
+        for data in [
+            &b"nope"[..],
+            b"[]",
+            br#"{"event_type":"a","occurred_at":"2026-11-26T00:30:00Z"}"#,
+            br#"{"event_id":"e","event_type":"A","occurred_at":"2026-11-26T00:30:00Z"}"#,
+            br#"{"event_id":"e","event_type":"a","occurred_at":"yesterday"}"#,
+        ] {
+            assert!(
+                transform(data, &provenance()).is_err(),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
         }
     }
 }

@@ -41,7 +41,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::from_millis(50), cap: Duration::from_secs(2) }
+        Self {
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(2),
+        }
     }
 }
 
@@ -59,9 +62,17 @@ mod tests {
 
     #[test]
     fn calls_respect_both_limits() {
-        let limits = Limits { kinesis_max_records_per_call: 3, kinesis_max_bytes_per_call: 100, ..Limits::default() };
+        let limits = Limits {
+            kinesis_max_records_per_call: 3,
+            kinesis_max_bytes_per_call: 100,
+            ..Limits::default()
+        };
         let calls = plan_calls([(0, 10), (1, 10), (2, 10), (3, 10), (4, 90), (5, 20)], &limits);
-        assert_eq!(calls, vec![vec![0, 1, 2], vec![3, 4], vec![5]], "10 + 90 bytes fill a call exactly");
+        assert_eq!(
+            calls,
+            vec![vec![0, 1, 2], vec![3, 4], vec![5]],
+            "10 + 90 bytes fill a call exactly"
+        );
         assert!(plan_calls(std::iter::empty(), &limits).is_empty());
     }
 

@@ -48,7 +48,12 @@ pub enum WriteFailure {
 
 /// The 202/503 answer for a readable body. `accepted[i]` says whether outcome `i` is in Kinesis
 /// with a sequence number; it is ignored for rejected outcomes.
-pub fn batch_reply(request_id: &str, outcomes: &[Outcome], accepted: &[bool], failure: Option<WriteFailure>) -> Reply {
+pub fn batch_reply(
+    request_id: &str,
+    outcomes: &[Outcome],
+    accepted: &[bool],
+    failure: Option<WriteFailure>,
+) -> Reply {
     let failed_error = [ErrorDetail::new(
         "",
         codes::WRITE_FAILED,
@@ -66,7 +71,12 @@ pub fn batch_reply(request_id: &str, outcomes: &[Outcome], accepted: &[bool], fa
                 Outcome::Valid { .. } => (Status::Failed, &failed_error),
             };
             counts[status as usize] += 1;
-            EventResult { index, event_id: outcome.event_id(), status, errors }
+            EventResult {
+                index,
+                event_id: outcome.event_id(),
+                status,
+                errors,
+            }
         })
         .collect();
     let [accepted_count, rejected_count, failed_count] = counts;
@@ -79,7 +89,11 @@ pub fn batch_reply(request_id: &str, outcomes: &[Outcome], accepted: &[bool], fa
     });
     let failure = failure.or((failed_count > 0).then_some(WriteFailure::Stream));
     let Some(failure) = failure else {
-        return Reply { status: 202, body, retry_after: None };
+        return Reply {
+            status: 202,
+            body,
+            retry_after: None,
+        };
     };
     body["error"] = match failure {
         WriteFailure::Stream => json!({
@@ -91,7 +105,11 @@ pub fn batch_reply(request_id: &str, outcomes: &[Outcome], accepted: &[bool], fa
             "message": "rejected events could not be recorded, so no event was accepted; retry the whole request",
         }),
     };
-    Reply { status: 503, body, retry_after: Some(RETRY_AFTER_SECONDS) }
+    Reply {
+        status: 503,
+        body,
+        retry_after: Some(RETRY_AFTER_SECONDS),
+    }
 }
 
 /// The 4xx answer for a body refused as a whole.
@@ -114,7 +132,10 @@ pub fn server_error_reply(request_id: &str, code: &str, message: &str) -> Reply 
 
 /// The error-bucket key for a request: `<prefix>dt=YYYY-MM-DD/<request_id>.ndjson`.
 pub fn error_object_key(prefix: &str, received_at: DateTime<Utc>, request_id: &str) -> String {
-    format!("{prefix}dt={}/{request_id}.ndjson", received_at.format("%Y-%m-%d"))
+    format!(
+        "{prefix}dt={}/{request_id}.ndjson",
+        received_at.format("%Y-%m-%d")
+    )
 }
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -122,11 +143,22 @@ fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 /// One NDJSON line per rejected outcome, or `None` when nothing was rejected.
-pub fn rejection_records(request_id: &str, received_at: DateTime<Utc>, outcomes: &[Outcome]) -> Option<Vec<u8>> {
+pub fn rejection_records(
+    request_id: &str,
+    received_at: DateTime<Utc>,
+    outcomes: &[Outcome],
+) -> Option<Vec<u8>> {
     let received_at = timestamp(received_at);
     let mut ndjson = Vec::new();
     for (index, outcome) in outcomes.iter().enumerate() {
-        let Outcome::Rejected { event_id, errors, raw } = outcome else { continue };
+        let Outcome::Rejected {
+            event_id,
+            errors,
+            raw,
+        } = outcome
+        else {
+            continue;
+        };
         let mut line = json!({
             "request_id": request_id,
             "received_at": received_at,
@@ -144,7 +176,12 @@ pub fn rejection_records(request_id: &str, received_at: DateTime<Utc>, outcomes:
 }
 
 /// The single NDJSON line kept for an unreadable body.
-pub fn body_error_record(request_id: &str, received_at: DateTime<Utc>, error: &BodyError, raw_body: &[u8]) -> Vec<u8> {
+pub fn body_error_record(
+    request_id: &str,
+    received_at: DateTime<Utc>,
+    error: &BodyError,
+    raw_body: &[u8],
+) -> Vec<u8> {
     let mut line = json!({
         "request_id": request_id,
         "received_at": timestamp(received_at),
@@ -175,13 +212,19 @@ mod tests {
 
     fn outcomes() -> Vec<Outcome> {
         vec![
-            Outcome::Valid { event_id: "a".into(), record: b"{}".to_vec() },
+            Outcome::Valid {
+                event_id: "a".into(),
+                record: b"{}".to_vec(),
+            },
             Outcome::Rejected {
                 event_id: Some("b".into()),
                 errors: vec![ErrorDetail::new("/payload", "schema.required", "url is required")],
                 raw: RawEvent::Json(json!({"event_id": "b"})),
             },
-            Outcome::Valid { event_id: "c".into(), record: b"{}".to_vec() },
+            Outcome::Valid {
+                event_id: "c".into(),
+                record: b"{}".to_vec(),
+            },
             Outcome::Rejected {
                 event_id: None,
                 errors: vec![ErrorDetail::new("", "event.malformed_json", "bad")],
@@ -195,7 +238,14 @@ mod tests {
         let reply = batch_reply("r1", &outcomes(), &[true, false, true, false], None);
         assert_eq!(reply.status, 202);
         assert_eq!(reply.retry_after, None);
-        assert_eq!((reply.body["accepted"].as_u64(), reply.body["rejected"].as_u64(), reply.body["failed"].as_u64()), (Some(2), Some(2), Some(0)));
+        assert_eq!(
+            (
+                reply.body["accepted"].as_u64(),
+                reply.body["rejected"].as_u64(),
+                reply.body["failed"].as_u64()
+            ),
+            (Some(2), Some(2), Some(0))
+        );
         assert_eq!(reply.body["results"][1]["errors"][0]["code"], "schema.required");
         assert!(reply.body["results"][0].get("errors").is_none());
         assert!(reply.body["results"][3]["event_id"].is_null());
@@ -225,25 +275,42 @@ mod tests {
     fn rejection_records_are_ndjson_with_reasons() {
         let at: DateTime<Utc> = "2026-11-26T10:00:01.123Z".parse().unwrap();
         let ndjson = rejection_records("r1", at, &outcomes()).unwrap();
-        let lines: Vec<Value> = ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+        let lines: Vec<Value> = ndjson
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["index"], 1);
         assert_eq!(lines[0]["raw"]["event_id"], "b");
         assert_eq!(lines[0]["received_at"], "2026-11-26T10:00:01.123Z");
         assert_eq!(lines[1]["raw_line"], "{oops");
         assert!(rejection_records("r1", at, &outcomes()[..1]).is_none());
-        assert_eq!(error_object_key("errors/", at, "r1"), "errors/dt=2026-11-26/r1.ndjson");
+        assert_eq!(
+            error_object_key("errors/", at, "r1"),
+            "errors/dt=2026-11-26/r1.ndjson"
+        );
     }
 
     #[test]
     fn unreadable_bodies_are_kept_as_text_or_base64() {
-        let error = BodyError { status: 400, code: "body.malformed_json", message: "bad".into() };
+        let error = BodyError {
+            status: 400,
+            code: "body.malformed_json",
+            message: "bad".into(),
+        };
         let at = Utc::now();
         let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, b"{x")).unwrap();
         assert_eq!(line["raw_body"], "{x");
         let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, &[0xff, 0xfe])).unwrap();
-        assert_eq!((line["raw_body"].as_str(), line["raw_body_encoding"].as_str()), (Some("//4="), Some("base64")));
+        assert_eq!(
+            (line["raw_body"].as_str(), line["raw_body_encoding"].as_str()),
+            (Some("//4="), Some("base64"))
+        );
         let reply = body_error_reply("r", &error);
-        assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (400, Some("body.malformed_json")));
+        assert_eq!(
+            (reply.status, reply.body["error"]["code"].as_str()),
+            (400, Some("body.malformed_json"))
+        );
     }
 }

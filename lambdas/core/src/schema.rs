@@ -41,7 +41,10 @@ impl SchemaRegistry {
             if path.extension().and_then(|ext| ext.to_str()) != Some("json") {
                 continue;
             }
-            let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+            let name = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .unwrap_or_default();
             let text = std::fs::read_to_string(&path)
                 .map_err(|error| SchemaError(format!("{}: {error}", path.display())))?;
             let schema = serde_json::from_str(&text)
@@ -53,7 +56,10 @@ impl SchemaRegistry {
 
     /// Compiles `(event_type or "_default", schema)` pairs.
     pub fn from_schemas(schemas: impl IntoIterator<Item = (String, Value)>) -> Result<Self, SchemaError> {
-        let mut registry = Self { by_type: HashMap::new(), default: None };
+        let mut registry = Self {
+            by_type: HashMap::new(),
+            default: None,
+        };
         for (name, schema) in schemas {
             if name != DEFAULT_SCHEMA && !is_valid_event_type(&name) {
                 return Err(SchemaError(format!(
@@ -140,24 +146,45 @@ mod tests {
         let mut types: Vec<_> = registry.event_types().collect();
         types.sort();
         assert_eq!(types, ["order_placed", "page_view"]);
-        assert!(registry.check("page_view", &json!({"url": "https://x", "extra": 1})).is_ok());
+        assert!(registry
+            .check("page_view", &json!({"url": "https://x", "extra": 1}))
+            .is_ok());
         let errors = registry
-            .check("order_placed", &json!({"order_id": "o1", "amount": -1, "currency": "eur"}))
+            .check(
+                "order_placed",
+                &json!({"order_id": "o1", "amount": -1, "currency": "eur"}),
+            )
             .unwrap_err();
-        let found: Vec<_> = errors.iter().map(|e| (e.path.as_str(), e.code.as_str())).collect();
-        assert!(found.contains(&("/payload/amount", "schema.minimum")), "{found:?}");
-        assert!(found.contains(&("/payload/currency", "schema.pattern")), "{found:?}");
+        let found: Vec<_> = errors
+            .iter()
+            .map(|e| (e.path.as_str(), e.code.as_str()))
+            .collect();
+        assert!(
+            found.contains(&("/payload/amount", "schema.minimum")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("/payload/currency", "schema.pattern")),
+            "{found:?}"
+        );
         let errors = registry.check("page_view", &json!({})).unwrap_err();
-        assert_eq!((errors[0].path.as_str(), errors[0].code.as_str()), ("/payload", "schema.required"));
+        assert_eq!(
+            (errors[0].path.as_str(), errors[0].code.as_str()),
+            ("/payload", "schema.required")
+        );
     }
 
     #[test]
     fn unknown_types_need_a_default() {
         let registry = shipped();
-        assert_eq!(registry.check("nope", &json!({})).unwrap_err()[0].code, "schema.unknown_event_type");
-        let with_default = SchemaRegistry::from_schemas([
-            ("_default".to_string(), json!({"type": "object", "additionalProperties": false})),
-        ])
+        assert_eq!(
+            registry.check("nope", &json!({})).unwrap_err()[0].code,
+            "schema.unknown_event_type"
+        );
+        let with_default = SchemaRegistry::from_schemas([(
+            "_default".to_string(),
+            json!({"type": "object", "additionalProperties": false}),
+        )])
         .unwrap();
         assert!(with_default.check("anything", &json!({})).is_ok());
         let errors = with_default.check("anything", &json!({"x": 1})).unwrap_err();

@@ -79,7 +79,11 @@ impl Validator {
             Candidate::Parsed(Value::Object(event)) => self.validate_event(event, now),
             Candidate::Parsed(other) => Outcome::Rejected {
                 event_id: None,
-                errors: vec![ErrorDetail::new("", "event.not_object", "an event must be a JSON object")],
+                errors: vec![ErrorDetail::new(
+                    "",
+                    "event.not_object",
+                    "an event must be a JSON object",
+                )],
                 raw: RawEvent::Json(other),
             },
         }
@@ -87,17 +91,20 @@ impl Validator {
 
     /// Validates one event object and, when valid, serialises it for Kinesis.
     pub fn validate_event(&self, mut event: Map<String, Value>, now: DateTime<Utc>) -> Outcome {
-        let checked = envelope::check(&event, now, self.limits.max_future_skew_seconds).and_then(
-            |envelope| {
+        let checked =
+            envelope::check(&event, now, self.limits.max_future_skew_seconds).and_then(|envelope| {
                 self.schemas.check(envelope.event_type, &event["payload"])?;
                 Ok(envelope.event_id.map(str::to_owned))
-            },
-        );
+            });
         let client_event_id = match checked {
             Ok(event_id) => event_id,
             Err(errors) => {
                 let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_owned);
-                return Outcome::Rejected { event_id, errors, raw: RawEvent::Json(Value::Object(event)) };
+                return Outcome::Rejected {
+                    event_id,
+                    errors,
+                    raw: RawEvent::Json(Value::Object(event)),
+                };
             }
         };
         let event_id = client_event_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
@@ -140,7 +147,11 @@ mod tests {
     }
 
     fn json_body(body: &[u8]) -> RequestBody<'_> {
-        RequestBody { content_type: Some("application/json"), content_encoding: None, body }
+        RequestBody {
+            content_type: Some("application/json"),
+            content_encoding: None,
+            body,
+        }
     }
 
     #[test]
@@ -154,43 +165,70 @@ mod tests {
         let body = serde_json::to_vec(&body).unwrap();
         let outcomes = validator().validate_request(json_body(&body), now()).unwrap();
         assert_eq!(outcomes.len(), 4);
-        let Outcome::Valid { event_id, record } = &outcomes[0] else { panic!("{:?}", outcomes[0]) };
+        let Outcome::Valid { event_id, record } = &outcomes[0] else {
+            panic!("{:?}", outcomes[0])
+        };
         assert_eq!(event_id, "p-1");
         let record: Value = serde_json::from_slice(record).unwrap();
         assert_eq!(record["payload"]["url"], "https://a");
-        let Outcome::Valid { event_id, record } = &outcomes[1] else { panic!("{:?}", outcomes[1]) };
+        let Outcome::Valid { event_id, record } = &outcomes[1] else {
+            panic!("{:?}", outcomes[1])
+        };
         assert_eq!(uuid::Uuid::parse_str(event_id).unwrap().get_version_num(), 7);
         let record: Value = serde_json::from_slice(record).unwrap();
         assert_eq!(record["event_id"], event_id.as_str());
         assert!(record.get("source").is_none());
-        let Outcome::Rejected { event_id, errors, .. } = &outcomes[2] else { panic!() };
+        let Outcome::Rejected { event_id, errors, .. } = &outcomes[2] else {
+            panic!()
+        };
         assert_eq!(event_id.as_deref(), Some("o-1"));
         assert_eq!(errors[0].code, "schema.minimum");
         assert_eq!(errors[0].path, "/payload/amount");
-        let Outcome::Rejected { event_id: None, errors, raw: RawEvent::Json(raw) } = &outcomes[3] else { panic!() };
+        let Outcome::Rejected {
+            event_id: None,
+            errors,
+            raw: RawEvent::Json(raw),
+        } = &outcomes[3]
+        else {
+            panic!()
+        };
         assert_eq!(errors[0].code, "event.not_object");
         assert_eq!(raw, "not an object");
     }
 
     #[test]
     fn oversized_events_are_rejected_individually() {
-        let small = Validator { limits: Limits { max_event_bytes: 200, ..Limits::default() }, ..validator() };
+        let small = Validator {
+            limits: Limits {
+                max_event_bytes: 200,
+                ..Limits::default()
+            },
+            ..validator()
+        };
         let long_url = "u".repeat(200);
         let body = format!(
             r#"[{{"event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{{"url":"{long_url}"}}}},
                 {{"event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{{"url":"x"}}}}]"#
         );
         let outcomes = small.validate_request(json_body(body.as_bytes()), now()).unwrap();
-        assert!(matches!(&outcomes[0], Outcome::Rejected { errors, .. } if errors[0].code == "event.too_large"));
+        assert!(
+            matches!(&outcomes[0], Outcome::Rejected { errors, .. } if errors[0].code == "event.too_large")
+        );
         assert!(matches!(&outcomes[1], Outcome::Valid { .. }));
     }
 
     #[test]
     fn ndjson_bad_lines_do_not_sink_the_batch() {
         let body = b"{\"event_type\":\"page_view\",\"occurred_at\":\"2026-11-26T09:00:00Z\",\"payload\":{\"url\":\"x\"}}\n{oops\n";
-        let request = RequestBody { content_type: Some("application/x-ndjson"), content_encoding: None, body };
+        let request = RequestBody {
+            content_type: Some("application/x-ndjson"),
+            content_encoding: None,
+            body,
+        };
         let outcomes = validator().validate_request(request, now()).unwrap();
         assert!(matches!(&outcomes[0], Outcome::Valid { .. }));
-        assert!(matches!(&outcomes[1], Outcome::Rejected { raw: RawEvent::Line(line), .. } if line == "{oops"));
+        assert!(
+            matches!(&outcomes[1], Outcome::Rejected { raw: RawEvent::Line(line), .. } if line == "{oops")
+        );
     }
 }

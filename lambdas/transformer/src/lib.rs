@@ -29,7 +29,11 @@ pub fn handle(event: KinesisFirehoseEvent) -> KinesisFirehoseResponse {
             response
         })
         .collect::<Vec<_>>();
-    info!(records = records.len(), processing_failed = failures, "batch transformed");
+    info!(
+        records = records.len(),
+        processing_failed = failures,
+        "batch transformed"
+    );
     let mut response = KinesisFirehoseResponse::default();
     response.records = records;
     response
@@ -61,8 +65,10 @@ fn transform_record(record: KinesisFirehoseEventRecord, budget: &mut usize) -> K
         Ok(transformed) => {
             response.result = Some(OK.to_string());
             response.data.0 = transformed.line;
-            response.metadata.partition_keys =
-                HashMap::from([("event_type".to_string(), transformed.event_type), ("dt".to_string(), transformed.dt)]);
+            response.metadata.partition_keys = HashMap::from([
+                ("event_type".to_string(), transformed.event_type),
+                ("dt".to_string(), transformed.dt),
+            ]);
         }
         Err(reason) => {
             warn!(record_id = ?record.record_id, reason, "record failed processing");

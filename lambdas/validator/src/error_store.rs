@@ -10,7 +10,11 @@ pub struct ErrorStore {
 
 impl ErrorStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: String, prefix: String) -> Self {
-        Self { client, bucket, prefix }
+        Self {
+            client,
+            bucket,
+            prefix,
+        }
     }
 
     pub fn prefix(&self) -> &str {

@@ -8,7 +8,9 @@ use rtstream_core::validator::RequestBody;
 
 /// A header as text; a header that is not ASCII reads as an unsupported value, not as absent.
 fn header_text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
-    headers.get(name).map(|value| value.to_str().unwrap_or("\u{fffd}"))
+    headers
+        .get(name)
+        .map(|value| value.to_str().unwrap_or("\u{fffd}"))
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
@@ -29,7 +31,10 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error
 /// Without a Lambda context (never in Lambda, only in odd local runs) a time-based id still
 /// names the error object uniquely.
 fn fallback_request_id() -> String {
-    format!("local-{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default())
+    format!(
+        "local-{}",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
 }
 
 pub fn to_response(reply: &Reply) -> Result<Response<Body>, lambda_http::http::Error> {

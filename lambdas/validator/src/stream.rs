@@ -24,8 +24,18 @@ pub struct StreamWriter {
 }
 
 impl StreamWriter {
-    pub fn new(client: aws_sdk_kinesis::Client, stream_name: String, limits: Limits, backoff: Backoff) -> Self {
-        Self { client, stream_name, limits, backoff }
+    pub fn new(
+        client: aws_sdk_kinesis::Client,
+        stream_name: String,
+        limits: Limits,
+        backoff: Backoff,
+    ) -> Self {
+        Self {
+            client,
+            stream_name,
+            limits,
+            backoff,
+        }
     }
 
     /// Writes `records`, retrying the ones Kinesis refuses until `deadline`. Returns, per record,
@@ -36,7 +46,9 @@ impl StreamWriter {
         let mut rng = fastrand::Rng::new();
         let mut attempt = 0;
         while !pending.is_empty() {
-            let sizes = pending.iter().map(|&i| (i, record_size(records[i].data, records[i].partition_key)));
+            let sizes = pending
+                .iter()
+                .map(|&i| (i, record_size(records[i].data, records[i].partition_key)));
             let mut refused = Vec::new();
             for call in plan_calls(sizes, &self.limits) {
                 match timeout_at(deadline, self.put_call(records, &call)).await {
@@ -54,7 +66,11 @@ impl StreamWriter {
                         refused.extend(call);
                     }
                     Err(_) => {
-                        warn!(attempt, records = call.len(), "PutRecords call reached the deadline");
+                        warn!(
+                            attempt,
+                            records = call.len(),
+                            "PutRecords call reached the deadline"
+                        );
                         refused.extend(call);
                     }
                 }
@@ -65,7 +81,11 @@ impl StreamWriter {
             }
             let delay = self.backoff.delay(attempt, &mut rng);
             if Instant::now() + delay >= deadline {
-                warn!(attempt, unwritten = pending.len(), "giving up at the put deadline");
+                warn!(
+                    attempt,
+                    unwritten = pending.len(),
+                    "giving up at the put deadline"
+                );
                 break;
             }
             sleep(delay).await;

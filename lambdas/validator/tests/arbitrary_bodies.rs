@@ -25,7 +25,10 @@ fn bodies() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..512),
         "[\\[{\"a-z0-9:,\\]} \n]{0,256}".prop_map(String::into_bytes),
-        Just(br#"{"event_type":"page_view","occurred_at":"2026-01-01T00:00:00Z","payload":{"url":"x"}}"#.to_vec()),
+        Just(
+            br#"{"event_type":"page_view","occurred_at":"2026-01-01T00:00:00Z","payload":{"url":"x"}}"#
+                .to_vec()
+        ),
     ]
 }
 

@@ -15,7 +15,11 @@ fn events(ids: &[&str]) -> Vec<u8> {
 }
 
 fn request(body: &[u8]) -> RequestBody<'_> {
-    RequestBody { content_type: Some("application/json"), content_encoding: None, body }
+    RequestBody {
+        content_type: Some("application/json"),
+        content_encoding: None,
+        body,
+    }
 }
 
 #[tokio::test]
@@ -23,7 +27,9 @@ async fn partial_failures_are_retried_until_every_record_has_a_sequence_number()
     let calls = Calls::default();
     // Call 0 throttles b and d; call 1 throttles d again; call 2 takes it.
     let app = app(
-        kinesis(calls.clone(), |call, keys| answer(keys, |key| (call == 0 && key == "b") || (call < 2 && key == "d"))),
+        kinesis(calls.clone(), |call, keys| {
+            answer(keys, |key| (call == 0 && key == "b") || (call < 2 && key == "d"))
+        }),
         s3_stores(Objects::default()),
     );
     let body = events(&["a", "b", "c", "d"]);
@@ -41,20 +47,35 @@ async fn partial_failures_are_retried_until_every_record_has_a_sequence_number()
 #[tokio::test]
 async fn persistent_throttling_ends_in_a_503_that_names_the_unwritten_events() {
     let calls = Calls::default();
-    let app = app(kinesis(calls.clone(), |_, keys| answer(keys, |key| key == "c")), s3_stores(Objects::default()));
+    let app = app(
+        kinesis(calls.clone(), |_, keys| answer(keys, |key| key == "c")),
+        s3_stores(Objects::default()),
+    );
     let body = events(&["a", "b", "c"]);
     let started = Instant::now();
 
     let reply = app.process("r1", request(&body), chrono::Utc::now()).await;
 
     let elapsed = started.elapsed().as_millis() as u64;
-    assert!(elapsed < limits().put_deadline_ms + 200, "gave up near the deadline, took {elapsed} ms");
+    assert!(
+        elapsed < limits().put_deadline_ms + 200,
+        "gave up near the deadline, took {elapsed} ms"
+    );
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.retry_after, Some(rtstream_core::response::RETRY_AFTER_SECONDS));
+    assert_eq!(
+        reply.retry_after,
+        Some(rtstream_core::response::RETRY_AFTER_SECONDS)
+    );
     assert_eq!(reply.body["error"]["code"], "write.failed");
-    assert_eq!((reply.body["accepted"].as_u64(), reply.body["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (reply.body["accepted"].as_u64(), reply.body["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
     let results = reply.body["results"].as_array().unwrap();
-    assert_eq!((results[2]["event_id"].as_str(), results[2]["status"].as_str()), (Some("c"), Some("failed")));
+    assert_eq!(
+        (results[2]["event_id"].as_str(), results[2]["status"].as_str()),
+        (Some("c"), Some("failed"))
+    );
     assert_eq!(results[0]["status"], "accepted");
     assert!(calls.lock().unwrap().len() > 2, "retried before giving up");
 }

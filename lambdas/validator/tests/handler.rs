@@ -22,7 +22,14 @@ async fn rest_api_mixed_batch_accepts_the_valid_and_keeps_the_rejected() {
     assert_eq!(response.status(), 202);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = body_json(response.body());
-    assert_eq!((body["accepted"].as_u64(), body["rejected"].as_u64(), body["failed"].as_u64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(
+        (
+            body["accepted"].as_u64(),
+            body["rejected"].as_u64(),
+            body["failed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
     let results = body["results"].as_array().unwrap();
     assert_eq!(results[0]["event_id"], "pv-1");
     let assigned = results[1]["event_id"].as_str().unwrap();
@@ -32,13 +39,19 @@ async fn rest_api_mixed_batch_accepts_the_valid_and_keeps_the_rejected() {
     assert_eq!(results[2]["errors"][0]["code"], "schema.minimum");
 
     // Kinesis got exactly the two valid events, keyed by event_id.
-    assert_eq!(*calls.lock().unwrap(), vec![vec!["pv-1".to_string(), assigned.to_string()]]);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec![vec!["pv-1".to_string(), assigned.to_string()]]
+    );
     // The rejection is in the error bucket with its reasons and the raw event.
     let objects = objects.lock().unwrap();
     assert_eq!(objects.len(), 1);
     let (key, ndjson) = &objects[0];
     let request_id = body["request_id"].as_str().unwrap();
-    assert!(key.starts_with("errors/dt=") && key.ends_with(&format!("/{request_id}.ndjson")), "{key}");
+    assert!(
+        key.starts_with("errors/dt=") && key.ends_with(&format!("/{request_id}.ndjson")),
+        "{key}"
+    );
     let lines = ndjson_lines(ndjson);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["event_id"], "op-bad");
@@ -59,7 +72,10 @@ async fn http_api_gzip_ndjson_is_all_accepted() {
     assert_eq!(response.status(), 202, "{body}");
     assert_eq!(body["accepted"], 2);
     assert_eq!(calls.lock().unwrap()[0].len(), 2);
-    assert!(objects.lock().unwrap().is_empty(), "nothing rejected, nothing stored");
+    assert!(
+        objects.lock().unwrap().is_empty(),
+        "nothing rejected, nothing stored"
+    );
 }
 
 #[tokio::test]
@@ -91,6 +107,9 @@ async fn unsupported_content_type_is_415_and_not_stored() {
     let response = validator::http::handle(&app, request).await.unwrap();
 
     assert_eq!(response.status(), 415);
-    assert_eq!(body_json(response.body())["error"]["code"], "content_type.unsupported");
+    assert_eq!(
+        body_json(response.body())["error"]["code"],
+        "content_type.unsupported"
+    );
     assert!(objects.lock().unwrap().is_empty());
 }

@@ -22,12 +22,19 @@ pub const STREAM: &str = "rtstream-events";
 pub const BUCKET: &str = "rtstream-errors";
 
 pub fn limits() -> Limits {
-    Limits { put_deadline_ms: 400, ..Limits::default() }
+    Limits {
+        put_deadline_ms: 400,
+        ..Limits::default()
+    }
 }
 
 pub fn app(kinesis: Rule, s3: Rule) -> App {
-    let schemas = SchemaRegistry::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).unwrap();
-    let fast = Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(20) };
+    let schemas =
+        SchemaRegistry::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).unwrap();
+    let fast = Backoff {
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(20),
+    };
     App {
         validator: Validator::new(limits(), schemas),
         stream: StreamWriter::new(
@@ -50,11 +57,18 @@ pub type Calls = Arc<Mutex<Vec<Vec<String>>>>;
 type KinesisResponse = MockResponse<PutRecordsOutput, PutRecordsError>;
 
 /// A Kinesis whose answer to call `n` (0-based) is `script(n, partition_keys)`.
-pub fn kinesis(calls: Calls, script: impl Fn(usize, &[String]) -> KinesisResponse + Send + Sync + 'static) -> Rule {
+pub fn kinesis(
+    calls: Calls,
+    script: impl Fn(usize, &[String]) -> KinesisResponse + Send + Sync + 'static,
+) -> Rule {
     mock!(aws_sdk_kinesis::Client::put_records)
         .match_requests(|request| request.stream_name() == Some(STREAM))
         .then_compute_response(move |request: &PutRecordsInput| {
-            let keys: Vec<String> = request.records().iter().map(|entry| entry.partition_key().unwrap_or_default().to_string()).collect();
+            let keys: Vec<String> = request
+                .records()
+                .iter()
+                .map(|entry| entry.partition_key().unwrap_or_default().to_string())
+                .collect();
             let call = {
                 let mut calls = calls.lock().unwrap();
                 calls.push(keys.clone());
@@ -86,7 +100,11 @@ pub fn answer(keys: &[String], refuse: impl Fn(&str) -> bool) -> KinesisResponse
         })
         .collect();
     MockResponse::Output(
-        PutRecordsOutput::builder().set_records(Some(entries)).failed_record_count(failed).build().unwrap(),
+        PutRecordsOutput::builder()
+            .set_records(Some(entries))
+            .failed_record_count(failed)
+            .build()
+            .unwrap(),
     )
 }
 
@@ -102,7 +120,10 @@ pub fn s3_stores(objects: Objects) -> Rule {
         .match_requests(|request| request.bucket() == Some(BUCKET))
         .then_compute_output(move |request| {
             let body = request.body().bytes().expect("in-memory body").to_vec();
-            objects.lock().unwrap().push((request.key().unwrap().to_string(), body));
+            objects
+                .lock()
+                .unwrap()
+                .push((request.key().unwrap().to_string(), body));
             PutObjectOutput::builder().build()
         })
 }
@@ -117,7 +138,12 @@ pub fn s3_unavailable() -> Rule {
 }
 
 pub fn fixture(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
 }
 
 pub fn ndjson_lines(body: &[u8]) -> Vec<serde_json::Value> {

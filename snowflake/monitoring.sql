@@ -1,0 +1,46 @@
+-- Operational queries for the Snowpipe. Run them in a worksheet after replacing the
+-- placeholders (database, schema, table, pipe, view), or render them with the same
+-- templating as the other files in this directory.
+
+-- 1. Is the pipe running, and how many files are queued? executionState should be RUNNING
+--    and pendingFileCount should drop back to 0 within a minute or two.
+SELECT SYSTEM$PIPE_STATUS('${database}.${schema}.${pipe}');
+
+-- 2. Files loaded (or not) into the table during the last 24 hours.
+SELECT FILE_NAME, LAST_LOAD_TIME, STATUS, ROW_COUNT, ROW_PARSED, ERROR_COUNT,
+       FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER, FIRST_ERROR_COLUMN_NAME
+FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
+    TABLE_NAME => '${database}.${schema}.${table}',
+    START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
+))
+ORDER BY LAST_LOAD_TIME DESC;
+
+-- 3. Load errors only: every file the pipe failed or partially loaded.
+SELECT FILE_NAME, STATUS, ERROR_COUNT, FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER
+FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
+    TABLE_NAME => '${database}.${schema}.${table}',
+    START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
+))
+WHERE STATUS <> 'Loaded'
+ORDER BY LAST_LOAD_TIME DESC;
+
+-- 4. Errors the pipe hit while loading, with the offending row (last 24 hours).
+SELECT *
+FROM TABLE(${database}.INFORMATION_SCHEMA.VALIDATE_PIPE_LOAD(
+    PIPE_NAME => '${database}.${schema}.${pipe}',
+    START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
+));
+
+-- 5. End-to-end latency: API receipt to Snowflake load, per hour.
+SELECT DATE_TRUNC(HOUR, LOADED_AT) AS HOUR,
+       COUNT(*) AS ROWS_LOADED,
+       APPROX_PERCENTILE(DATEDIFF(MILLISECOND, RECEIVED_AT, LOADED_AT), 0.5) AS P50_MS,
+       APPROX_PERCENTILE(DATEDIFF(MILLISECOND, RECEIVED_AT, LOADED_AT), 0.99) AS P99_MS
+FROM ${database}.${schema}.${table}
+WHERE LOADED_AT > DATEADD(DAY, -1, CURRENT_TIMESTAMP())
+GROUP BY 1
+ORDER BY 1 DESC;
+
+-- 6. Duplicates absorbed by the dedup view (client retries, at-least-once delivery).
+SELECT (SELECT COUNT(*) FROM ${database}.${schema}.${table})
+     - (SELECT COUNT(*) FROM ${database}.${schema}.${view}) AS DUPLICATE_ROWS;

@@ -1,0 +1,55 @@
+locals {
+  # The single source of truth for names, prefixes and limits, shared with the Lambdas'
+  # defaults, the local stack and the drift tests (tests/terraform).
+  config = jsondecode(file("${path.module}/../config/pipeline.json"))
+
+  name_prefix = coalesce(var.name_prefix, local.config.name_prefix)
+  names       = { for key, template in local.config.names : key => replace(template, "{prefix}", local.name_prefix) }
+  prefixes    = local.config.prefixes
+
+  # S3 bucket names are global: by default the account and region make them unique.
+  bucket_suffix = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${data.aws_caller_identity.current.account_id}-${var.aws_region}"
+
+  snowflake_names = merge(local.config.snowflake, {
+    database = coalesce(var.snowflake_database, local.config.snowflake.database)
+    schema   = coalesce(var.snowflake_schema, local.config.snowflake.schema)
+  })
+
+  validator = {
+    name                 = local.names.validator_function
+    zip_path             = coalesce(var.validator_zip_path, "${path.module}/../target/lambda/validator/bootstrap.zip")
+    architecture         = var.lambda_architecture
+    memory_size          = coalesce(var.validator_memory_mb, local.config.lambda.validator.memory_mb)
+    timeout              = coalesce(var.validator_timeout_seconds, local.config.lambda.validator.timeout_seconds)
+    reserved_concurrency = var.validator_reserved_concurrency
+    tracing_mode         = var.lambda_tracing_mode
+  }
+
+  transformer = {
+    name                 = local.names.transformer_function
+    zip_path             = coalesce(var.transformer_zip_path, "${path.module}/../target/lambda/transformer/bootstrap.zip")
+    architecture         = var.lambda_architecture
+    memory_size          = coalesce(var.transformer_memory_mb, local.config.lambda.transformer.memory_mb)
+    timeout              = coalesce(var.transformer_timeout_seconds, local.config.lambda.transformer.timeout_seconds)
+    reserved_concurrency = var.transformer_reserved_concurrency
+    tracing_mode         = var.lambda_tracing_mode
+  }
+
+  # Every setting the validator reads, keyed like config lambda_env; the limits are taken
+  # as they are. A lambda_env key without a value here fails the plan.
+  validator_settings = merge(local.config.limits, {
+    stream_name  = module.stream.name
+    error_bucket = module.storage.error_bucket_name
+    error_prefix = local.prefixes.errors
+    # cargo-lambda puts the repository's schemas/ next to bootstrap in the zip.
+    schema_dir = "/var/task/schemas"
+  })
+  validator_environment = { for key, env_name in local.config.lambda_env : env_name => tostring(local.validator_settings[key]) }
+
+  api_usage_plan = {
+    rate_limit   = coalesce(var.api_throttle_rate_limit, local.config.api_usage_plan.rate_limit)
+    burst_limit  = coalesce(var.api_throttle_burst_limit, local.config.api_usage_plan.burst_limit)
+    quota_limit  = coalesce(var.api_quota_limit, local.config.api_usage_plan.quota_limit)
+    quota_period = coalesce(var.api_quota_period, local.config.api_usage_plan.quota_period)
+  }
+}

@@ -1,0 +1,82 @@
+# modules/delivery with a mocked provider (runs in GitHub Actions only, see README).
+
+mock_provider "aws" {
+  source = "./tests/mocks/aws"
+}
+
+variables {
+  name                              = "rtstream-delivery"
+  stream_arn                        = "arn:aws:kinesis:eu-west-1:123456789012:stream/rtstream-events"
+  bucket_arn                        = "arn:aws:s3:::rtstream-data-test"
+  prefix                            = "events/event_type=!{partitionKeyFromLambda:event_type}/dt=!{partitionKeyFromLambda:dt}/"
+  error_output_prefix               = "processing-failed/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
+  buffering_size_mib                = 64
+  buffering_interval_seconds        = 60
+  processor_buffer_size_mib         = 1
+  processor_buffer_interval_seconds = 60
+  kms_key_arn                       = "arn:aws:kms:eu-west-1:123456789012:key/test"
+  log_retention_days                = 30
+  transformer = {
+    name                 = "rtstream-transformer"
+    zip_path             = "tests/fixtures/bootstrap.zip"
+    architecture         = "arm64"
+    memory_size          = 256
+    timeout              = 60
+    reserved_concurrency = -1
+    tracing_mode         = "PassThrough"
+  }
+}
+
+run "dynamic_partitioning_from_the_transformer" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].dynamic_partitioning_configuration[0].enabled
+    error_message = "Dynamic partitioning must be on."
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].prefix == var.prefix
+    error_message = "The S3 prefix is the configured template."
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].compression_format == "UNCOMPRESSED"
+    error_message = "GZIP is off by default."
+  }
+}
+
+run "gzip_on_request" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    gzip = true
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].compression_format == "GZIP"
+    error_message = "gzip = true compresses the objects."
+  }
+}
+
+run "rejects_buffers_below_the_dynamic_partitioning_minimum" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    buffering_size_mib = 5
+  }
+
+  expect_failures = [var.buffering_size_mib]
+}
