@@ -9,6 +9,16 @@ export CARGO_INCREMENTAL=0
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Runs "${@:2}" and logs how long it took under the title $1 (`timed "Lambda zips built" build_lambdas`).
+timed() {
+  local title="$1" started ms
+  shift
+  started=$(date +%s%N)
+  "$@"
+  ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  log "$title ($((ms / 1000)).$((ms % 1000 / 100)) s)"
+}
+
 # The pinned Python tools (MiniStack, fakesnow, checkov, cargo-lambda, Zig, pytest).
 ensure_venv() {
   local stamp="$VENV/.requirements-dev.txt"

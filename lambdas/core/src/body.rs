@@ -3,7 +3,7 @@
 
 use crate::Limits;
 use flate2::read::GzDecoder;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::io::Read;
 
 /// A refusal of the whole body (4xx); see the status table in `docs/event-contract.md`.
@@ -36,16 +36,10 @@ pub enum BodyFormat {
     Ndjson,
 }
 
-/// One element of the body before validation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Candidate {
-    Parsed(Value),
-    /// An NDJSON line that is not JSON; kept as text for the error record.
-    Malformed {
-        line: String,
-        message: String,
-    },
-}
+/// The JSON text of one event before validation: an element of the array, the body itself, or
+/// an NDJSON line (which may still turn out not to be JSON). Borrowed from the body, so splitting
+/// allocates nothing and each event is parsed once, close in memory to its neighbours.
+pub type Candidate<'a> = &'a [u8];
 
 /// The body format for a `Content-Type` header. A missing header is read as JSON, which is what
 /// curl and most SDKs mean when they forget it.
@@ -119,7 +113,11 @@ pub fn decode<'a>(
 }
 
 /// The event candidates of a decoded body, in request order.
-pub fn split(body: &[u8], format: BodyFormat, limits: &Limits) -> Result<Vec<Candidate>, BodyError> {
+pub fn split<'a>(
+    body: &'a [u8],
+    format: BodyFormat,
+    limits: &Limits,
+) -> Result<Vec<Candidate<'a>>, BodyError> {
     let candidates = match format {
         BodyFormat::Json => split_json(body)?,
         BodyFormat::Ndjson => split_ndjson(body),
@@ -141,37 +139,40 @@ pub fn split(body: &[u8], format: BodyFormat, limits: &Limits) -> Result<Vec<Can
     Ok(candidates)
 }
 
-fn split_json(body: &[u8]) -> Result<Vec<Candidate>, BodyError> {
-    let value: Value = serde_json::from_slice(body).map_err(|error| {
+fn split_json(body: &[u8]) -> Result<Vec<Candidate<'_>>, BodyError> {
+    let malformed = |error: serde_json::Error| {
         let code = if error.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
             "body.empty"
         } else {
             "body.malformed_json"
         };
         BodyError::new(400, code, format!("body is not valid JSON: {error}"))
-    })?;
-    match value {
-        Value::Array(items) => Ok(items.into_iter().map(Candidate::Parsed).collect()),
-        Value::Object(_) => Ok(vec![Candidate::Parsed(value)]),
-        _ => Err(BodyError::new(
-            400,
-            "body.not_object_or_array",
-            "the body must be an event object or an array of events",
-        )),
+    };
+    match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        // The raw values are checked JSON: only their bytes are kept, parsing happens per event.
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(malformed)?;
+            Ok(items.into_iter().map(|item| item.get().as_bytes()).collect())
+        }
+        Some(b'{') => {
+            let item: &RawValue = serde_json::from_slice(body).map_err(malformed)?;
+            Ok(vec![item.get().as_bytes()])
+        }
+        _ => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(error) => Err(malformed(error)),
+            Ok(_) => Err(BodyError::new(
+                400,
+                "body.not_object_or_array",
+                "the body must be an event object or an array of events",
+            )),
+        },
     }
 }
 
-fn split_ndjson(body: &[u8]) -> Vec<Candidate> {
+fn split_ndjson(body: &[u8]) -> Vec<Candidate<'_>> {
     body.split(|byte| *byte == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-        .map(|line| match serde_json::from_slice(line) {
-            Ok(value) => Candidate::Parsed(value),
-            Err(error) => Candidate::Malformed {
-                line: String::from_utf8_lossy(line).into_owned(),
-                message: format!("line is not valid JSON: {error}"),
-            },
-        })
         .collect()
 }
 
@@ -261,14 +262,19 @@ mod tests {
 
     #[test]
     fn ndjson_keeps_bad_lines_as_candidates() {
-        let candidates = split(
-            b"{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}",
-            BodyFormat::Ndjson,
-            &limits(),
-        )
-        .unwrap();
-        assert_eq!(candidates.len(), 3);
-        assert!(matches!(&candidates[1], Candidate::Malformed { line, .. } if line == "not json"));
+        let body = b"{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}";
+        let candidates = split(body, BodyFormat::Ndjson, &limits()).unwrap();
+        assert_eq!(candidates, vec![&b"{\"a\":1}"[..], b"not json", b"{\"b\":2}"]);
+    }
+
+    #[test]
+    fn array_elements_are_the_events_json_text() {
+        let candidates = split(b" [ {\"a\": 1} , 2,\"x\"]", BodyFormat::Json, &limits()).unwrap();
+        assert_eq!(candidates, vec![&b"{\"a\": 1}"[..], b"2", b"\"x\""]);
+        assert_eq!(
+            split(b"[{}, {]", BodyFormat::Json, &limits()).unwrap_err().code,
+            "body.malformed_json"
+        );
     }
 
     #[test]

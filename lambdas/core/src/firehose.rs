@@ -33,10 +33,10 @@ pub fn transform(data: &[u8], provenance: &Provenance<'_>) -> Result<Transformed
         Ok(_) => return Err("record is not a JSON object".to_string()),
         Err(error) => return Err(format!("record is not JSON: {error}")),
     };
-    if !event
+    if event
         .get("event_id")
         .and_then(Value::as_str)
-        .is_some_and(|id| !id.is_empty())
+        .is_none_or(str::is_empty)
     {
         return Err("record has no event_id".to_string());
     }

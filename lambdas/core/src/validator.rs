@@ -69,15 +69,10 @@ impl Validator {
             .collect())
     }
 
-    fn validate_candidate(&self, candidate: Candidate, now: DateTime<Utc>) -> Outcome {
-        match candidate {
-            Candidate::Malformed { line, message } => Outcome::Rejected {
-                event_id: None,
-                errors: vec![ErrorDetail::new("", "event.malformed_json", message)],
-                raw: RawEvent::Line(line),
-            },
-            Candidate::Parsed(Value::Object(event)) => self.validate_event(event, now),
-            Candidate::Parsed(other) => Outcome::Rejected {
+    fn validate_candidate(&self, text: Candidate<'_>, now: DateTime<Utc>) -> Outcome {
+        match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(event)) => self.validate_event(event, text, now),
+            Ok(other) => Outcome::Rejected {
                 event_id: None,
                 errors: vec![ErrorDetail::new(
                     "",
@@ -86,18 +81,35 @@ impl Validator {
                 )],
                 raw: RawEvent::Json(other),
             },
+            Err(error) => Outcome::Rejected {
+                event_id: None,
+                errors: vec![ErrorDetail::new(
+                    "",
+                    "event.malformed_json",
+                    format!("line is not valid JSON: {error}"),
+                )],
+                raw: RawEvent::Line(String::from_utf8_lossy(text).into_owned()),
+            },
         }
     }
 
-    /// Validates one event object and, when valid, serialises it for Kinesis.
-    pub fn validate_event(&self, mut event: Map<String, Value>, now: DateTime<Utc>) -> Outcome {
+    /// Validates one event object (parsed from `text`) and, when valid, builds its Kinesis record.
+    pub fn validate_event(&self, event: Map<String, Value>, text: &[u8], now: DateTime<Utc>) -> Outcome {
         let checked =
             envelope::check(&event, now, self.limits.max_future_skew_seconds).and_then(|envelope| {
                 self.schemas.check(envelope.event_type, &event["payload"])?;
                 Ok(envelope.event_id.map(str::to_owned))
             });
-        let client_event_id = match checked {
-            Ok(event_id) => event_id,
+        let (event_id, record) = match checked {
+            Ok(Some(client_event_id)) => {
+                let record = kinesis_record(text, &event, None);
+                (client_event_id, record)
+            }
+            Ok(None) => {
+                let assigned = uuid::Uuid::now_v7().to_string();
+                let record = kinesis_record(text, &event, Some(&assigned));
+                (assigned, record)
+            }
             Err(errors) => {
                 let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_owned);
                 return Outcome::Rejected {
@@ -107,21 +119,16 @@ impl Validator {
                 };
             }
         };
-        let event_id = client_event_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        event.insert("event_id".to_string(), Value::String(event_id.clone()));
-        if event.get("source").is_some_and(Value::is_null) {
-            event.remove("source");
-        }
-        let record = serde_json::to_vec(&event).expect("a JSON map always serialises");
-        if record.len() > self.limits.max_event_bytes {
+        // Kinesis counts the partition key (the event_id) against its 1 MiB record limit too.
+        let size = record.len() + event_id.len();
+        if size > self.limits.max_event_bytes {
             return Outcome::Rejected {
                 event_id: Some(event_id),
                 errors: vec![ErrorDetail::new(
                     "",
                     "event.too_large",
                     format!(
-                        "the event is {} bytes as compact JSON; the limit is {}",
-                        record.len(),
+                        "the event is {size} bytes (JSON text plus event_id); the limit is {}",
                         self.limits.max_event_bytes
                     ),
                 )],
@@ -129,6 +136,37 @@ impl Validator {
             };
         }
         Outcome::Valid { event_id, record }
+    }
+}
+
+/// The Kinesis record of a valid event. Usually the client's own JSON text, byte for byte (no
+/// re-serialisation: the transformer normalises each record anyway); with an assigned id, that
+/// text with `"event_id"` spliced in first. Only events carrying `null` envelope fields are
+/// re-serialised, so that those fields are dropped rather than loaded as JSON nulls.
+fn kinesis_record(text: &[u8], event: &Map<String, Value>, assigned_event_id: Option<&str>) -> Vec<u8> {
+    let text = text.trim_ascii();
+    let has_nulls = ["event_id", "source"]
+        .iter()
+        .any(|field| event.get(*field).is_some_and(Value::is_null));
+    match assigned_event_id {
+        None if !has_nulls => text.to_vec(),
+        // A valid event is a non-empty object, so its text is `{` followed by at least one member.
+        Some(event_id) if !has_nulls => {
+            let mut record = Vec::with_capacity(text.len() + event_id.len() + 16);
+            record.extend_from_slice(b"{\"event_id\":");
+            serde_json::to_writer(&mut record, event_id).expect("a string always serialises");
+            record.push(b',');
+            record.extend_from_slice(&text[1..]);
+            record
+        }
+        _ => {
+            let mut event = event.clone();
+            event.retain(|_, value| !value.is_null());
+            if let Some(event_id) = assigned_event_id {
+                event.insert("event_id".to_string(), Value::String(event_id.to_string()));
+            }
+            serde_json::to_vec(&event).expect("a JSON map always serialises")
+        }
     }
 }
 
@@ -215,6 +253,55 @@ mod tests {
             matches!(&outcomes[0], Outcome::Rejected { errors, .. } if errors[0].code == "event.too_large")
         );
         assert!(matches!(&outcomes[1], Outcome::Valid { .. }));
+    }
+
+    #[test]
+    fn records_are_the_clients_text_with_an_assigned_id_spliced_in() {
+        let body = br#"[ {"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T09:00:00Z", "payload": {"url": "x", "n": 1.50}} ,
+                         {"event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"y"}} ]"#;
+        let outcomes = validator().validate_request(json_body(body), now()).unwrap();
+        let Outcome::Valid { record, .. } = &outcomes[0] else {
+            panic!("{:?}", outcomes[0])
+        };
+        assert_eq!(
+            record.as_slice(),
+            br#"{"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T09:00:00Z", "payload": {"url": "x", "n": 1.50}}"#,
+            "verbatim, number formatting included"
+        );
+        let Outcome::Valid { event_id, record } = &outcomes[1] else {
+            panic!("{:?}", outcomes[1])
+        };
+        let parsed: Value = serde_json::from_slice(record).unwrap();
+        assert_eq!(parsed["event_id"], event_id.as_str());
+        assert_eq!(parsed["payload"]["url"], "y");
+        assert!(record.starts_with(b"{\"event_id\":\""));
+    }
+
+    #[test]
+    fn the_partition_key_counts_towards_the_size_limit() {
+        let text = br#"{"event_id":"abcdefghij","event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"x"}}"#;
+        let exact = Validator {
+            limits: Limits {
+                max_event_bytes: text.len() + 10,
+                ..Limits::default()
+            },
+            ..validator()
+        };
+        assert!(matches!(
+            exact.validate_request(json_body(text), now()).unwrap()[0],
+            Outcome::Valid { .. }
+        ));
+        let over = Validator {
+            limits: Limits {
+                max_event_bytes: text.len() + 9,
+                ..Limits::default()
+            },
+            ..validator()
+        };
+        assert!(
+            matches!(&over.validate_request(json_body(text), now()).unwrap()[0],
+            Outcome::Rejected { errors, .. } if errors[0].code == "event.too_large")
+        );
     }
 
     #[test]

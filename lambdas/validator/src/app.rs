@@ -253,7 +253,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -266,7 +269,10 @@ mod tests {
             ("RTSTREAM_MAX_BATCH_EVENTS", "10"),
         ]))
         .unwrap();
-        assert_eq!((settings.stream_name.as_str(), settings.error_bucket.as_str()), ("s", "b"));
+        assert_eq!(
+            (settings.stream_name.as_str(), settings.error_bucket.as_str()),
+            ("s", "b")
+        );
         assert_eq!(settings.error_prefix, PIPELINE.prefixes.errors);
         assert_eq!(settings.schema_dir, PathBuf::from("/var/task/schemas"));
         assert_eq!(settings.limits.max_batch_events, 10);
@@ -276,12 +282,21 @@ mod tests {
 
     #[test]
     fn sdk_config_honours_the_endpoint_override() {
-        let base = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let base = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ];
         let config = sdk_config(env(&base)).unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(config.endpoint_url(), None);
         let local = [&base[..], &[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")]].concat();
-        assert_eq!(sdk_config(env(&local)).unwrap().endpoint_url(), Some("http://127.0.0.1:4566"));
-        assert!(sdk_config(env(&base[..1])).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
+        assert_eq!(
+            sdk_config(env(&local)).unwrap().endpoint_url(),
+            Some("http://127.0.0.1:4566")
+        );
+        assert!(sdk_config(env(&base[..1]))
+            .unwrap_err()
+            .contains("AWS_ACCESS_KEY_ID"));
     }
 }

@@ -7,7 +7,7 @@ use rtstream_core::response::Reply;
 use rtstream_core::validator::RequestBody;
 
 /// A header as text; a header that is not ASCII reads as an unsupported value, not as absent.
-fn header_text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers
         .get(name)
         .map(|value| value.to_str().unwrap_or("\u{fffd}"))

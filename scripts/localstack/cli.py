@@ -1,0 +1,212 @@
+"""`scripts/local up|down|status|logs|sql`: the commands behind the thin bash entry point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import snowflake.connector
+
+from . import resources, warehouse
+from .api import Api
+from .aws import client
+from .daemon import read_heartbeat
+from .processes import FIREHOSE_RELAY, MINISTACK, SERVICES, SNOWPIPE_LOADER, Service
+from .settings import CREDENTIALS, LOCAL, PIPELINE, REGION
+
+HEALTH_TIMEOUT_SECONDS = 60
+# A heartbeat older than this means the relay or loader is stuck or gone.
+HEARTBEAT_MAX_AGE_SECONDS = 10
+
+
+def say(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def step(title: str):
+    started = time.monotonic()
+    yield
+    say(f"{title} ({time.monotonic() - started:.1f} s)")
+
+
+def wait_for(what: str, ready, timeout: float = HEALTH_TIMEOUT_SECONDS, service: Service | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if service is not None and service.pid() is None:
+            raise SystemExit(f"{service.name} exited; see {service.log_file}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def emulator_healthy() -> bool:
+    try:
+        with urllib.request.urlopen(f"{LOCAL.endpoint}/_ministack/health", timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def heartbeat_fresh(service: Service) -> bool:
+    beat = read_heartbeat(service.name)
+    return bool(beat) and beat["pid"] == service.pid() and time.time() - beat["at"] < HEARTBEAT_MAX_AGE_SECONDS
+
+
+HEALTH = {
+    MINISTACK.name: emulator_healthy,
+    FIREHOSE_RELAY.name: lambda: heartbeat_fresh(FIREHOSE_RELAY),
+    SNOWPIPE_LOADER.name: lambda: heartbeat_fresh(SNOWPIPE_LOADER) and warehouse.server_is_up(),
+}
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def up(_args) -> None:
+    started = time.monotonic()
+    for directory in (LOCAL.emulator_tmp, LOCAL.stage, LOCAL.warehouse):
+        directory.mkdir(parents=True, exist_ok=True)
+    if MINISTACK.pid() is None:
+        # The relay and the loader hold state of the emulator they started with: restart them too.
+        for service in (SNOWPIPE_LOADER, FIREHOSE_RELAY):
+            service.stop()
+        for port in (LOCAL.aws_port, LOCAL.warehouse_port):
+            if port_taken(port):
+                raise SystemExit(f"127.0.0.1:{port} is in use by another program; "
+                                 "set RTSTREAM_LOCAL_AWS_PORT / RTSTREAM_LOCAL_WAREHOUSE_PORT")
+        with step(f"started MiniStack on {LOCAL.endpoint}"):
+            MINISTACK.start()
+            wait_for("MiniStack", emulator_healthy, service=MINISTACK)
+    with step("created the AWS resources from config/pipeline.json"):
+        endpoints = resources.create_all()
+        resources.wait_until_active()
+    with step("warmed the Lambdas (transformer invoked, API answers 415 to text/plain)"):
+        warm_lambdas(endpoints)
+    for service in (FIREHOSE_RELAY, SNOWPIPE_LOADER):
+        running = service.pid() is not None
+        with step(f"the {service.name} is healthy" if running else f"started the {service.name}"):
+            if not running:
+                service.start()
+            wait_for(f"the {service.name} to be healthy", HEALTH[service.name], service=service)
+    write_env(endpoints)
+    say(f"local stack is up ({time.monotonic() - started:.1f} s); settings in {LOCAL.env_file}")
+    print(curl_example(endpoints))
+
+
+def warm_lambdas(endpoints: resources.Endpoints) -> None:
+    """Cold-starts both functions now rather than on the first event, and proves they run."""
+    response = client("lambda").invoke(
+        FunctionName=PIPELINE.names["transformer_function"],
+        Payload=json.dumps({"invocationId": "warm-up", "deliveryStreamArn": "", "region": REGION, "records": []}),
+    )
+    if "FunctionError" in response:
+        raise SystemExit(f"the transformer failed: {response['Payload'].read()[:500]!r}")
+    # 415 is answered by the validator without writing anything anywhere.
+    answer = Api(endpoints.api_url, endpoints.api_key).post(b"warm-up", "text/plain")
+    if answer.status != 415:
+        raise SystemExit(f"POST {endpoints.api_url} (text/plain) answered {answer.status} {answer.body}, "
+                         f"expected 415; see {MINISTACK.log_file}")
+
+
+def write_env(endpoints: resources.Endpoints) -> None:
+    settings = {
+        "API_URL": endpoints.api_url,
+        "API_KEY": endpoints.api_key,
+        "AWS_ENDPOINT_URL": LOCAL.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+        "RTSTREAM_LOCAL_AWS_PORT": str(LOCAL.aws_port),
+        "RTSTREAM_LOCAL_WAREHOUSE_PORT": str(LOCAL.warehouse_port),
+    }
+    LOCAL.env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+
+
+def curl_example(endpoints: resources.Endpoints) -> str:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {"event_type": "page_view", "occurred_at": now, "source": "curl", "payload": {"url": "https://example.com"}}
+    return (
+        f"curl -sS -X POST '{endpoints.api_url}' \\\n"
+        f"  -H 'content-type: application/json' -H 'x-api-key: {endpoints.api_key}' \\\n"
+        f"  -d '{json.dumps(event)}'\n"
+        f"scripts/local sql \"SELECT EVENT_ID, EVENT_TYPE, OCCURRED_AT, PAYLOAD FROM "
+        f"{PIPELINE.snowflake['dedup_view']} ORDER BY RECEIVED_AT DESC LIMIT 5\""
+    )
+
+
+def down(args) -> None:
+    for service in reversed(SERVICES):
+        if service.stop():
+            say(f"stopped the {service.name}")
+    shutil.rmtree(LOCAL.heartbeats, ignore_errors=True)
+    LOCAL.env_file.unlink(missing_ok=True)
+    if args.purge:
+        shutil.rmtree(LOCAL.home, ignore_errors=True)
+        say(f"removed {LOCAL.home} (warehouse, stage, logs)")
+    else:
+        say(f"the warehouse stays in {LOCAL.warehouse} (`scripts/local down --purge` removes it)")
+
+
+def status(_args) -> None:
+    """One line per process; exits 1 unless every one is healthy (the tests rely on it)."""
+    all_healthy = True
+    for service in SERVICES:
+        pid = service.pid()
+        healthy = pid is not None and HEALTH[service.name]()
+        all_healthy &= healthy
+        state = "healthy" if healthy else ("unhealthy" if pid else "stopped")
+        beat = read_heartbeat(service.name) or {}
+        counters = ", ".join(f"{k}={v}" for k, v in beat.items() if k not in ("pid", "at"))
+        print(f"{service.name:16} {state:9} pid={pid or '-':<8} {counters}")
+    env = LOCAL.read_env()
+    if env:
+        print(f"API_URL={env['API_URL']}\nAPI_KEY={env['API_KEY']}")
+    if not all_healthy:
+        raise SystemExit(1)
+
+
+def logs(args) -> None:
+    files = [str(s.log_file) for s in SERVICES if args.service in (None, s.name) and s.log_file.exists()]
+    if not files:
+        raise SystemExit(f"no logs in {LOCAL.logs}")
+    os.execvp("tail", ["tail", f"--lines={args.lines}", *(["--follow=name"] if args.follow else []), *files])
+
+
+def sql(args) -> None:
+    try:
+        columns, rows = warehouse.query(args.query)
+    except snowflake.connector.errors.Error as error:
+        raise SystemExit(f"error: {error}") from None
+    sys.stdout.write(warehouse.to_csv(columns, rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scripts/local", description="rtstream's pipeline on this machine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start everything (idempotent)").set_defaults(run=up)
+    stop = commands.add_parser("down", help="stop everything started by up")
+    stop.add_argument("--purge", action="store_true", help="also delete .local/ (the warehouse too)")
+    stop.set_defaults(run=down)
+    commands.add_parser("status", help="is each process running and healthy").set_defaults(run=status)
+    tail = commands.add_parser("logs", help="the processes' logs")
+    tail.add_argument("service", nargs="?", choices=[s.name for s in SERVICES])
+    tail.add_argument("-f", "--follow", action="store_true")
+    tail.add_argument("-n", "--lines", type=int, default=50)
+    tail.set_defaults(run=logs)
+    query = commands.add_parser("sql", help="run a query on the local warehouse, print CSV")
+    query.add_argument("query")
+    query.set_defaults(run=sql)
+    args = parser.parse_args(argv)
+    args.run(args)

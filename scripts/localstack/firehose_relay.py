@@ -1,0 +1,340 @@
+"""The data plane of the Kinesis-sourced delivery stream, standing in for MiniStack's.
+
+MiniStack's own Kinesis-source delivery invokes the processor once per record, inside the
+producer's PutRecords call, without the `kinesisRecordMetadata` real Firehose sends, drops
+`ProcessingFailed` records instead of writing them under the error output prefix, and writes one
+object per record (measured: 127 events/s). This relay does what Firehose does, and no more:
+
+- reads every shard of the stream from TRIM_HORIZON (GetRecords, like Firehose's KCL reader);
+- invokes the delivery stream's processor Lambda (our real transformer, run by MiniStack) with
+  the standard Kinesis-source transformation event, in batches of at most the processor's
+  BufferSizeInMBs of record data;
+- honours `Ok` / `Dropped` / `ProcessingFailed` and `metadata.partitionKeys`;
+- evaluates the destination's Prefix / ErrorOutputPrefix templates and buffers the lines per
+  evaluated prefix, flushing one object per prefix when the buffer reaches the destination's
+  SizeInMBs or is FLUSH_SECONDS old, named `<prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`
+  like Firehose's objects;
+- is at least once, like Firehose: a crash loses the buffer, and a restart reads the stream again
+  from TRIM_HORIZON (EVENTS_DEDUP hides the repeats).
+
+It reads the destination from the delivery stream MiniStack holds (DescribeDeliveryStream), so
+what Terraform and the local stack configure is what runs. One deliberate difference: the
+buffering interval is FLUSH_SECONDS instead of the destination's IntervalInSeconds (60 s), and
+the processor's BufferIntervalInSeconds is not waited for either, because a local user waits
+seconds, not a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .aws import client
+from .daemon import Daemon
+from .resources import processor_parameters
+from .settings import PIPELINE, REGION
+
+log = logging.getLogger("firehose-relay")
+
+IDLE_POLL_SECONDS = 0.1
+GET_RECORDS_LIMIT = 10_000
+# The local buffering interval (Firehose: BufferingHints.IntervalInSeconds, 60 s in the config).
+FLUSH_SECONDS = 1.0
+# Firehose retries a failing processor invocation three times before giving up on the batch.
+INVOCATION_ATTEMPTS = 4
+RETRY_DELAY_SECONDS = 1.0
+
+_EXPRESSION = re.compile(r"!\{([A-Za-z]+):([^}]*)\}")
+_JAVA_TIME_FIELDS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+_JAVA_TIME_TOKEN = re.compile("|".join(_JAVA_TIME_FIELDS))
+
+
+@dataclass
+class Destination:
+    """The delivery stream's ExtendedS3 destination, as MiniStack describes it."""
+
+    stream_name: str
+    stream_arn: str
+    version: str
+    bucket: str
+    prefix: str
+    error_output_prefix: str
+    processor_arn: str
+    # Record data per processor invocation (the processor's BufferSizeInMBs).
+    invocation_bytes: int
+    # Bytes buffered before a flush (the destination's BufferingHints.SizeInMBs).
+    buffer_bytes: int
+
+    @classmethod
+    def describe(cls) -> "Destination":
+        described = client("firehose").describe_delivery_stream(
+            DeliveryStreamName=PIPELINE.names["delivery_stream"]
+        )["DeliveryStreamDescription"]
+        s3 = described["Destinations"][0]["ExtendedS3DestinationDescription"]
+        processor = processor_parameters(s3)
+        return cls(
+            stream_name=described["DeliveryStreamName"],
+            stream_arn=described["DeliveryStreamARN"],
+            version=str(described["VersionId"]),
+            bucket=s3["BucketARN"].split(":::", 1)[1],
+            prefix=s3["Prefix"],
+            error_output_prefix=s3["ErrorOutputPrefix"],
+            processor_arn=processor["LambdaArn"],
+            invocation_bytes=int(processor["BufferSizeInMBs"]) << 20,
+            buffer_bytes=s3["BufferingHints"]["SizeInMBs"] << 20,
+        )
+
+    def object_name(self, arrived: datetime) -> str:
+        return f"{self.stream_name}-{self.version}-{arrived:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+
+
+def java_time(pattern: str, at: datetime) -> str:
+    """The subset of Java's DateTimeFormatter that S3 prefixes use (yyyy MM dd HH mm ss)."""
+    rest = _JAVA_TIME_TOKEN.sub("", pattern)
+    if re.search(r"[A-Za-z]", rest):
+        raise ValueError(f"unsupported timestamp pattern {pattern!r}")
+    return at.strftime(_JAVA_TIME_TOKEN.sub(lambda m: _JAVA_TIME_FIELDS[m.group(0)], pattern))
+
+
+class PrefixError(Exception):
+    """A prefix expression that cannot be evaluated for a record (e.g. a missing partition key)."""
+
+
+def evaluate_prefix(template: str, arrived: datetime, partition_keys: dict[str, str], error_type: str = "") -> str:
+    def expand(match: re.Match) -> str:
+        namespace, value = match.groups()
+        if namespace == "timestamp":
+            return java_time(value, arrived)
+        if namespace == "partitionKeyFromLambda" and value in partition_keys:
+            return partition_keys[value]
+        if namespace == "firehose" and value == "error-output-type" and error_type:
+            return error_type
+        if namespace == "firehose" and value == "random-string":
+            return secrets.token_hex(6)[:11]
+        raise PrefixError(f"cannot evaluate !{{{namespace}:{value}}}")
+
+    return _EXPRESSION.sub(expand, template)
+
+
+@dataclass
+class Buffer:
+    """Records read since the last flush: their lines by evaluated prefix (each prefix becomes one
+    object) and what became of them."""
+
+    lines: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    # An object is named after the arrival time of its oldest record, as Firehose names it.
+    oldest: dict[str, datetime] = field(default_factory=dict)
+    size: int = 0
+    opened: float | None = None
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("records_in", "ok", "dropped", "processing_failed"), 0)
+    )
+
+    def take(self, records: int) -> None:
+        self.opened = self.opened or time.monotonic()
+        self.counts["records_in"] += records
+
+    def add(self, prefix: str, arrived: datetime, line: bytes) -> None:
+        self.lines[prefix].append(line)
+        self.oldest.setdefault(prefix, arrived)
+        self.size += len(line)
+
+    def due(self, max_bytes: int) -> bool:
+        return self.opened is not None and (
+            self.size >= max_bytes or time.monotonic() - self.opened >= FLUSH_SECONDS
+        )
+
+
+class Relay:
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.kinesis = client("kinesis")
+        self.lam = client("lambda")
+        self.s3 = client("s3")
+        self.destination = Destination.describe()
+        self.source_stream = PIPELINE.names["stream"]
+        self.source_arn = PIPELINE.arn("kinesis", f"stream/{self.source_stream}")
+        shards = [s["ShardId"] for s in self.kinesis.list_shards(StreamName=self.source_stream)["Shards"]]
+        self.last_sequence: dict[str, str | None] = dict.fromkeys(shards)
+        self.iterators = {shard: self._iterator(shard) for shard in shards}
+        self.buffer = Buffer()
+
+    def run(self) -> None:
+        log.info("relaying %s %s -> s3://%s (processor %s)", self.source_stream, list(self.iterators),
+                 self.destination.bucket, self.destination.processor_arn)
+        self.daemon.run(self.step, IDLE_POLL_SECONDS)
+        self.flush()
+
+    def step(self) -> bool:
+        """Reads every shard once, transforms what came, flushes when the buffer is due."""
+        busy = False
+        for shard in self.iterators:
+            try:
+                response = self.kinesis.get_records(ShardIterator=self.iterators[shard], Limit=GET_RECORDS_LIMIT)
+            except self.kinesis.exceptions.ExpiredIteratorException:
+                self.iterators[shard] = self._iterator(shard)
+                continue
+            records = response["Records"]
+            if records:
+                busy = True
+                self.buffer.take(len(records))
+                for chunk in _chunks(records, self.destination.invocation_bytes):
+                    self._transform(shard, chunk, self.buffer)
+                self.last_sequence[shard] = records[-1]["SequenceNumber"]
+            self.iterators[shard] = response["NextShardIterator"]
+        if self.buffer.due(self.destination.buffer_bytes):
+            self.flush()
+        return busy
+
+    def _iterator(self, shard: str) -> str:
+        """Where to read a shard: after the last record read, or from the oldest one kept."""
+        after = self.last_sequence[shard]
+        position = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        return self.kinesis.get_shard_iterator(StreamName=self.source_stream, ShardId=shard, **position)[
+            "ShardIterator"
+        ]
+
+    def flush(self) -> None:
+        """Writes one object per buffered prefix (S3 then notifies the pipe's queue), and starts a
+        new buffer that follows the delivery stream as it is now (`scripts/local up` may update it)."""
+        buffer, started = self.buffer, time.monotonic()
+        for prefix, lines in buffer.lines.items():
+            key = prefix + self.destination.object_name(buffer.oldest[prefix])
+            self.s3.put_object(Bucket=self.destination.bucket, Key=key, Body=b"".join(lines))
+        self.daemon.count(**buffer.counts, objects=len(buffer.lines))
+        if buffer.opened is not None:
+            log.info("flushed %s into %d objects in %.0f ms", buffer.counts, len(buffer.lines),
+                     (time.monotonic() - started) * 1000)
+        self.buffer = Buffer()
+        self.destination = Destination.describe()
+
+    def _transform(self, shard: str, chunk: list[dict], buffer: Buffer) -> None:
+        by_id = {_record_id(r): r for r in chunk}
+        event = {
+            "invocationId": str(uuid.uuid4()),
+            "sourceKinesisStreamArn": self.source_arn,
+            "deliveryStreamArn": self.destination.stream_arn,
+            "region": REGION,
+            "records": [_firehose_record(shard, record_id, r) for record_id, r in by_id.items()],
+        }
+        results, error = self._invoke(event)
+        if error:
+            for record in chunk:
+                self._fail(buffer, record, "Lambda.FunctionError", error)
+            return
+        for record_id, record in by_id.items():
+            result = results.get(record_id)
+            if result is None:
+                self._fail(buffer, record, "Lambda.MissingRecordId", f"the processor returned no record {record_id}")
+            elif result.get("result") == "Ok":
+                self._place(buffer, record, result)
+            elif result.get("result") == "Dropped":
+                buffer.counts["dropped"] += 1
+            else:
+                self._fail(buffer, record, "Lambda.ProcessingFailedStatus",
+                           f"the processor returned result {result.get('result')!r}")
+
+    def _invoke(self, event: dict) -> tuple[dict[str, dict], str | None]:
+        """Invokes the processor; returns its records by id, or why it failed after all retries."""
+        error = None
+        for attempt in range(INVOCATION_ATTEMPTS):
+            if attempt:
+                time.sleep(RETRY_DELAY_SECONDS)
+            response = self.lam.invoke(FunctionName=self.destination.processor_arn, Payload=json.dumps(event))
+            payload = response["Payload"].read()
+            if "FunctionError" in response:
+                error = f"{response['FunctionError']}: {payload[:500].decode(errors='replace')}"
+            else:
+                try:
+                    return {r["recordId"]: r for r in json.loads(payload)["records"]}, None
+                except (ValueError, KeyError, TypeError) as cause:
+                    error = f"malformed processor response: {cause}"
+            log.warning("processor invocation %d/%d failed: %s", attempt + 1, INVOCATION_ATTEMPTS, error)
+        return {}, error
+
+    def _place(self, buffer: Buffer, record: dict, result: dict) -> None:
+        arrived = _arrival(record)
+        keys = (result.get("metadata") or {}).get("partitionKeys") or {}
+        try:
+            prefix = evaluate_prefix(self.destination.prefix, arrived, keys)
+        except PrefixError as cause:
+            self._fail(buffer, record, "DynamicPartitioning.MetadataExtractionFailed", str(cause))
+            return
+        buffer.add(prefix, arrived, base64.b64decode(result["data"]))
+        buffer.counts["ok"] += 1
+
+    def _fail(self, buffer: Buffer, record: dict, code: str, message: str) -> None:
+        """Keeps a record Firehose could not deliver under the error output prefix, as Firehose does."""
+        arrived = _arrival(record)
+        now_ms = int(time.time() * 1000)
+        document = {
+            "attemptsMade": 1,
+            "arrivalTimestamp": int(arrived.timestamp() * 1000),
+            "errorCode": code,
+            "errorMessage": message,
+            "attemptEndingTimestamp": now_ms,
+            "rawData": base64.b64encode(record["Data"]).decode(),
+            "lambdaArn": self.destination.processor_arn,
+        }
+        prefix = evaluate_prefix(self.destination.error_output_prefix, arrived, {}, error_type="processing-failed")
+        buffer.add(prefix, arrived, (json.dumps(document) + "\n").encode())
+        buffer.counts["processing_failed"] += 1
+
+
+def _chunks(records: list[dict], max_bytes: int):
+    chunk, size = [], 0
+    for record in records:
+        if chunk and size + len(record["Data"]) > max_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(record)
+        size += len(record["Data"])
+    if chunk:
+        yield chunk
+
+
+def _arrival(record: dict) -> datetime:
+    return record["ApproximateArrivalTimestamp"].astimezone(timezone.utc)
+
+
+def _record_id(record: dict) -> str:
+    # Kinesis-sourced Firehose record ids are the sequence number plus a sub-sequence suffix.
+    return f"{record['SequenceNumber']}{0:06d}"
+
+
+def _firehose_record(shard: str, record_id: str, record: dict) -> dict:
+    arrived_ms = int(_arrival(record).timestamp() * 1000)
+    return {
+        "recordId": record_id,
+        "approximateArrivalTimestamp": arrived_ms,
+        "data": base64.b64encode(record["Data"]).decode(),
+        "kinesisRecordMetadata": {
+            "sequenceNumber": record["SequenceNumber"],
+            "subsequenceNumber": 0,
+            "partitionKey": record["PartitionKey"],
+            "shardId": shard,
+            "approximateArrivalTimestamp": arrived_ms,
+        },
+    }
+
+
+def main() -> None:
+    daemon = Daemon("firehose-relay")
+    Relay(daemon).run()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()

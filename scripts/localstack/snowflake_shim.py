@@ -1,0 +1,140 @@
+"""The one place where the project's Snowflake SQL (snowflake/*.sql, shared with Terraform) is
+adapted to fakesnow. Everything else runs as written.
+
+fakesnow runs `table.sql`, `file_format.sql` and `dedup_view.sql` unchanged. It cannot run the
+pipe's COPY (`pipe_copy.sql`): its COPY lists only the top level of a stage (not the
+`event_type=…/dt=…/` folders), reads JSON into a single column that the `$1:field` projections
+cannot reach, and has no `METADATA$` columns. So the COPY is translated here, by rewriting its
+syntax tree, into the INSERT … SELECT that Snowflake itself runs for each staged file:
+
+    COPY INTO <table> (<columns>) FROM (SELECT <projections> FROM @<stage>) FILE_FORMAT = (...)
+ -> INSERT INTO <table> (<columns>) SELECT <projections> FROM (<the file's lines>) STAGED
+
+with `$1` -> each line parsed as a VARIANT (FLATTEN over the file's lines), `METADATA$FILENAME`
+-> the file's path relative to the stage, `METADATA$FILE_ROW_NUMBER` -> its 1-based line,
+`METADATA$START_SCAN_TIME` -> when the loader started reading the file. The projections, column
+list, casts and target are the file's own. The file format is looked up by the name the COPY
+gives and honoured for what this pipeline uses (TYPE = JSON, COMPRESSION, STRIP_OUTER_ARRAY).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import string
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from .settings import PIPELINE, SNOWFLAKE_SQL_DIR
+
+# The row source that replaces `@<stage>`: one row per line of one staged file.
+_STAGED = "STAGED"
+_STAGED_ROWS = f"""(
+    SELECT F.VALUE AS DOC, ? AS FILE_NAME, F.INDEX + 1 AS FILE_ROW_NUMBER,
+           CAST(? AS TIMESTAMP_LTZ) AS START_SCAN_TIME
+    FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) F
+) {_STAGED}"""
+_METADATA_COLUMNS = {
+    "METADATA$FILENAME": "FILE_NAME",
+    "METADATA$FILE_ROW_NUMBER": "FILE_ROW_NUMBER",
+    "METADATA$START_SCAN_TIME": "START_SCAN_TIME",
+}
+
+
+def render(name: str) -> str:
+    """snowflake/<name>.sql with the object names of config/pipeline.json filled in, the way
+    snowflake/README.md prescribes (safe_substitute: `$1` and `METADATA$…` stay as they are)."""
+    names = PIPELINE.snowflake
+    values = {**names, "view": names["dedup_view"]}
+    text = string.Template((SNOWFLAKE_SQL_DIR / f"{name}.sql").read_text()).safe_substitute(values)
+    if "${" in text:
+        raise ValueError(f"snowflake/{name}.sql has a placeholder config/pipeline.json does not fill")
+    return text.strip()
+
+
+def setup_statements() -> list[str]:
+    """Creates the landing objects as Terraform does (terraform/modules/snowflake): the database
+    and schema, then the shared SQL files; the view wraps dedup_view.sql's SELECT."""
+    names = PIPELINE.snowflake
+    schema = f"{names['database']}.{names['schema']}"
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {names['database']}",
+        f"CREATE SCHEMA IF NOT EXISTS {schema}",
+        render("table"),
+        render("file_format"),
+        f"CREATE OR REPLACE VIEW {schema}.{names['dedup_view']} AS\n{render('dedup_view')}",
+    ]
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """The pipe's COPY, translated to load one staged file: run `sql` with `params(...)`."""
+
+    sql: str
+    file_format: str
+
+    @staticmethod
+    def params(file_name: str, start_scan_time: str, lines: list[str]) -> list[str]:
+        return [file_name, start_scan_time, "[" + ",".join(lines) + "]"]
+
+
+def translate_copy(copy_sql: str) -> FileLoad:
+    copy = sqlglot.parse_one(copy_sql, read="snowflake")
+    if not isinstance(copy, exp.Copy) or not isinstance(copy.args["files"][0], exp.Subquery):
+        raise ValueError("expected COPY INTO <table> (<columns>) FROM (SELECT … FROM @<stage>) …")
+    select = copy.args["files"][0].this.copy()
+    stage = select.args["from_"].this.this
+    if not (isinstance(stage, exp.Var) and stage.name.startswith("@")):
+        raise ValueError("the COPY must read a named stage")
+
+    def to_staged(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Parameter) and node.this.name == "1":
+            return exp.column("DOC", table=_STAGED)
+        if isinstance(node, exp.Column) and node.name.upper() in _METADATA_COLUMNS:
+            return exp.column(_METADATA_COLUMNS[node.name.upper()], table=_STAGED)
+        return node
+
+    projections = [projection.transform(to_staged) for projection in select.expressions]
+    rows = sqlglot.parse_one(f"SELECT * FROM {_STAGED_ROWS}", read="snowflake").args["from_"]
+    insert = exp.Insert(this=copy.this, expression=exp.Select(expressions=projections, from_=rows))
+    return FileLoad(sql=insert.sql(dialect="snowflake"), file_format=_format_name(copy))
+
+
+def _format_name(copy: exp.Copy) -> str:
+    for param in copy.args.get("params") or []:
+        if param.this.name.upper() == "FILE_FORMAT":
+            for prop in param.expressions:
+                if prop.this.name.upper() == "FORMAT_NAME":
+                    return prop.args["value"].name
+    raise ValueError("the COPY must name its FILE_FORMAT (FORMAT_NAME = …)")
+
+
+def file_format_options(cursor, qualified_name: str) -> dict:
+    """The options of a named file format, as fakesnow stored them from file_format.sql."""
+    database, schema, name = qualified_name.split(".")
+    cursor.execute(f"SHOW FILE FORMATS LIKE '{name}' IN SCHEMA {database}.{schema}")
+    columns = [column[0] for column in cursor.description]
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"file format {qualified_name} does not exist")
+    return json.loads(dict(zip(columns, row))["format_options"])
+
+
+def staged_lines(data: bytes, options: dict) -> list[str]:
+    """A staged file's JSON values, one per line, read as the file format says."""
+    if options.get("TYPE", "CSV").upper() != "JSON" or options.get("STRIP_OUTER_ARRAY"):
+        raise NotImplementedError(f"file format {options}: only newline-delimited JSON is supported locally")
+    compression = str(options.get("COMPRESSION", "AUTO")).upper()
+    if compression == "GZIP" or (compression == "AUTO" and data[:2] == b"\x1f\x8b"):
+        data = gzip.decompress(data)
+    elif compression not in ("AUTO", "NONE"):
+        raise NotImplementedError(f"COMPRESSION = {compression}")
+    lines = [line for line in data.decode("utf-8").splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        try:
+            json.loads(line)
+        except ValueError as error:
+            raise ValueError(f"line {number} is not JSON: {error}") from None
+    return lines

@@ -1,0 +1,231 @@
+"""A few thousand events through the whole local pipeline: API Gateway -> validator -> Kinesis ->
+transformer -> S3 -> Snowpipe -> EVENTS_DEDUP, and the rejections into the error bucket."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from e2e_helpers import eventually, query, wait_for_rows
+from make_events import BREAKERS, make_event
+
+from localstack.aws import client
+from localstack.settings import PIPELINE
+
+CONCURRENCY = 8
+BATCH = 50
+EXPECTED_CODES = {
+    "negative_amount": "schema.minimum",
+    "lowercase_currency": "schema.pattern",
+    "missing_url": "schema.required",
+    "unknown_event_type": "schema.unknown_event_type",
+    "timestamp_without_offset": "envelope.invalid_timestamp",
+    "unknown_top_level_field": "envelope.unknown_field",
+}
+
+
+@dataclass
+class Request:
+    """One POST: its events, how they are encoded, and which of them must be rejected (by index)."""
+
+    events: list[dict]
+    ndjson: bool = False
+    gzipped: bool = False
+    single: bool = False
+    invalid: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class Sent:
+    accepted: dict[str, dict] = field(default_factory=dict)  # event_id -> the event as sent
+    rejections: dict[str, list[dict]] = field(default_factory=dict)  # request_id -> per-event results
+    body_errors: dict[str, dict] = field(default_factory=dict)  # request_id -> 4xx body
+    resent_ids: set[str] = field(default_factory=set)
+
+
+def build_requests(run: str, rng: random.Random) -> tuple[list[Request], set[str]]:
+    base_time = datetime.now(timezone.utc) - timedelta(days=2)
+    counter = iter(range(10**6))
+
+    def event(valid: bool = True) -> tuple[dict, str | None]:
+        made = make_event(rng, base_time, invalid_ratio=0)
+        if "event_id" in made or rng.random() < 0.5:  # keep ~5 % without id: the validator assigns one
+            made["event_id"] = f"e2e-{run}-{next(counter)}"
+        made["source"] = f"e2e-{run}"
+        if valid:
+            return made, None
+        breaker = rng.choice(BREAKERS)
+        breaker(made, rng)
+        return made, EXPECTED_CODES[breaker.__name__]
+
+    def request(**encoding) -> Request:
+        req = Request(events=[], **encoding)
+        for index in range(1 if encoding.get("single") else BATCH):
+            made, code = event(valid=rng.random() > 0.1)
+            req.events.append(made)
+            if code:
+                req.invalid[index] = code
+        return req
+
+    requests = [request() for _ in range(40)]
+    requests += [request(ndjson=True) for _ in range(10)]
+    requests += [request(gzipped=True) for _ in range(3)] + [request(ndjson=True, gzipped=True) for _ in range(3)]
+    requests += [request(single=True) for _ in range(20)]
+    # Client retries: valid events already sent once, sent again with the same event_id.
+    valid_with_ids = [e for r in requests for i, e in enumerate(r.events) if i not in r.invalid and "event_id" in e]
+    resent = rng.sample(valid_with_ids, 4 * BATCH)
+    requests += [Request(events=resent[i:i + BATCH]) for i in range(0, len(resent), BATCH)]
+    return requests, {e["event_id"] for e in resent}
+
+
+def send(api, requests: list[Request]) -> list:
+    def post(req: Request):
+        if req.single:
+            return api.post(json.dumps(req.events[0]).encode())
+        return api.post_events(req.events, ndjson=req.ndjson, gzipped=req.gzipped)
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return list(pool.map(post, requests))
+
+
+@pytest.fixture(scope="module")
+def run(api):
+    run_id = uuid.uuid4().hex[:10]
+    requests, resent_ids = build_requests(run_id, random.Random(run_id))
+    answers = send(api, requests)
+    malformed = api.post(b'[{"event_type": "page_view",', "application/json")
+    sent = Sent(resent_ids=resent_ids)
+    sent.body_errors[malformed.body["request_id"]] = malformed.body
+    for req, answer in zip(requests, answers):
+        assert answer.status == 202, answer.body
+        for result in answer.body["results"]:
+            expected = "rejected" if result["index"] in req.invalid else "accepted"
+            assert result["status"] == expected, (req.events[result["index"]], result)
+            if expected == "accepted":
+                sent.accepted[result["event_id"]] = {**req.events[result["index"]], "event_id": result["event_id"]}
+            else:
+                assert req.invalid[result["index"]] in {e["code"] for e in result["errors"]}
+        rejected = [r for r in answer.body["results"] if r["status"] == "rejected"]
+        if rejected:
+            sent.rejections[answer.body["request_id"]] = [
+                {**r, "raw": req.events[r["index"]]} for r in rejected
+            ]
+    return run_id, sent, malformed
+
+
+def test_the_requests_were_answered_as_the_contract_says(run):
+    _, sent, malformed = run
+    assert malformed.status == 400 and malformed.body["error"]["code"] == "body.malformed_json"
+    assert len(sent.accepted) > 2000 and sum(len(r) for r in sent.rejections.values()) > 100
+
+
+def test_every_accepted_event_is_in_events_dedup_once_with_its_columns(run):
+    run_id, sent, _ = run
+    rows = wait_for_rows(
+        "SELECT * FROM EVENTS_DEDUP WHERE SOURCE = %s", [f"e2e-{run_id}"], expected=len(sent.accepted)
+    )
+    ids = [row["EVENT_ID"] for row in rows]
+    assert len(ids) == len(set(ids)), "EVENTS_DEDUP shows an event twice"
+    assert set(ids) == set(sent.accepted), (
+        f"missing {len(set(sent.accepted) - set(ids))}, unexpected {len(set(ids) - set(sent.accepted))}"
+    )
+    for row in rows:
+        event = sent.accepted[row["EVENT_ID"]]
+        occurred_at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+        assert row["EVENT_TYPE"] == event["event_type"]
+        assert row["OCCURRED_AT"] == occurred_at
+        assert row["SOURCE"] == event["source"]
+        assert json.loads(row["PAYLOAD"]) == event["payload"]
+        ingest = json.loads(row["INGEST"])
+        assert row["RECEIVED_AT"] == datetime.fromisoformat(ingest["received_at"].replace("Z", "+00:00"))
+        assert ingest["kinesis_partition_key"] == event["event_id"]
+        assert ingest["kinesis_shard_id"].startswith("shardId-") and ingest["kinesis_sequence_number"]
+        assert row["FILE_NAME"].startswith(f"event_type={event['event_type']}/dt={occurred_at:%Y-%m-%d}/")
+        assert row["FILE_ROW_NUMBER"] >= 1 and row["LOADED_AT"] >= row["RECEIVED_AT"]
+
+
+def test_resent_events_are_landed_again_and_hidden_by_the_view(run):
+    run_id, sent, _ = run
+    table = PIPELINE.snowflake["table"]
+    repeated = wait_for_rows(
+        f"SELECT EVENT_ID FROM {table} WHERE SOURCE = %s GROUP BY EVENT_ID HAVING COUNT(*) > 1",
+        [f"e2e-{run_id}"], expected=len(sent.resent_ids),
+    )
+    assert {row["EVENT_ID"] for row in repeated} >= sent.resent_ids
+
+
+def _error_objects() -> dict[str, bytes]:
+    """request_id -> body of every object in the error bucket under the errors prefix."""
+    s3 = client("s3")
+    bucket = PIPELINE.names["error_bucket"]
+    objects = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PIPELINE.prefixes["errors"]):
+        for item in page.get("Contents", []):
+            request_id = item["Key"].rsplit("/", 1)[1].removesuffix(".ndjson")
+            objects[request_id] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return objects
+
+
+def test_every_rejection_is_in_the_error_bucket_with_its_reasons(run):
+    _, sent, _ = run
+    stored = _error_objects()
+    for request_id, rejected in sent.rejections.items():
+        lines = [json.loads(line) for line in stored[request_id].splitlines()]
+        assert [line["index"] for line in lines] == [r["index"] for r in rejected]
+        for line, result in zip(lines, rejected):
+            assert line["request_id"] == request_id
+            assert line["event_id"] == result["event_id"]
+            assert line["errors"] == result["errors"]
+            assert line["raw"] == result["raw"]
+    for request_id, body in sent.body_errors.items():
+        (line,) = [json.loads(line) for line in stored[request_id].splitlines()]
+        assert line["index"] is None and line["raw_body"].startswith('[{"event_type"')
+        assert body["error"]["code"] in {e["code"] for e in line["errors"]}
+
+
+def test_the_transformer_output_is_ndjson_with_ingest_metadata(run):
+    run_id, sent, _ = run
+    files = query(
+        f"SELECT DISTINCT FILE_NAME FROM {PIPELINE.snowflake['table']} WHERE SOURCE = %s", [f"e2e-{run_id}"]
+    )
+    s3 = client("s3")
+    for file in files:
+        key = PIPELINE.prefixes["events"] + file["FILE_NAME"]
+        body = s3.get_object(Bucket=PIPELINE.names["data_bucket"], Key=key)["Body"].read()
+        assert body.endswith(b"\n")
+        partition = dict(part.split("=", 1) for part in file["FILE_NAME"].split("/")[:2])
+        for line in body.decode().splitlines():
+            event = json.loads(line)
+            assert event["event_type"] == partition["event_type"]
+            assert event["occurred_at"] and set(event["_ingest"]) >= {
+                "received_at", "kinesis_sequence_number", "kinesis_shard_id", "kinesis_partition_key",
+                "firehose_record_id",
+            }
+
+
+def test_a_record_that_is_not_an_event_lands_under_processing_failed(api):
+    junk = f"not an event {uuid.uuid4()}".encode()
+    client("kinesis").put_record(StreamName=PIPELINE.names["stream"], Data=junk, PartitionKey="junk")
+    s3 = client("s3")
+    bucket, prefix = PIPELINE.names["data_bucket"], PIPELINE.prefixes["processing_failed"]
+
+    def find() -> tuple[str, dict] | None:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                for line in s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().splitlines():
+                    document = json.loads(line)
+                    if base64.b64decode(document["rawData"]) == junk:
+                        return item["Key"], document
+        return None
+
+    found = eventually(find, lambda value: value is not None, timeout=60)
+    assert found, "the record was not kept under processing-failed/"
+    key, document = found
+    assert key.startswith(prefix)
+    assert document["errorCode"] == "Lambda.ProcessingFailedStatus"
