@@ -100,6 +100,7 @@ impl Validator {
                 self.schemas.check(envelope.event_type, &event["payload"])?;
                 Ok(envelope.event_id.map(str::to_owned))
             });
+        let client_event_id = || event.get("event_id").and_then(Value::as_str).map(str::to_owned);
         let (event_id, record) = match checked {
             Ok(Some(client_event_id)) => {
                 let record = kinesis_record(text, &event, None);
@@ -111,7 +112,7 @@ impl Validator {
                 (assigned, record)
             }
             Err(errors) => {
-                let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_owned);
+                let event_id = client_event_id();
                 return Outcome::Rejected {
                     event_id,
                     errors,
@@ -122,8 +123,9 @@ impl Validator {
         // Kinesis counts the partition key (the event_id) against its 1 MiB record limit too.
         let size = record.len() + event_id.len();
         if size > self.limits.max_event_bytes {
+            // A rejected event is reported under the client's id only: an assigned one names nothing.
             return Outcome::Rejected {
-                event_id: Some(event_id),
+                event_id: client_event_id(),
                 errors: vec![ErrorDetail::new(
                     "",
                     "event.too_large",
@@ -250,7 +252,10 @@ mod tests {
         );
         let outcomes = small.validate_request(json_body(body.as_bytes()), now()).unwrap();
         assert!(
-            matches!(&outcomes[0], Outcome::Rejected { errors, .. } if errors[0].code == "event.too_large")
+            matches!(&outcomes[0],
+            Outcome::Rejected { event_id: None, errors, .. } if errors[0].code == "event.too_large"),
+            "no client id, so none is reported: {:?}",
+            outcomes[0]
         );
         assert!(matches!(&outcomes[1], Outcome::Valid { .. }));
     }
