@@ -9,6 +9,7 @@ validator gets in AWS (fake credentials: init makes no AWS call). Prints per-run
 """
 
 import http.server
+import json
 import os
 import statistics
 import subprocess
@@ -19,6 +20,12 @@ import time
 import zipfile
 
 NEXT_INVOCATION = "/2018-06-01/runtime/invocation/next"
+PIPELINE = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "config", "pipeline.json")).read())
+
+
+def resource_name(key: str) -> str:
+    """A resource name from config/pipeline.json, as Terraform and the local stack derive it."""
+    return PIPELINE["names"][key].format(prefix=PIPELINE["name_prefix"])
 
 
 def measure_once(bootstrap: str, task_root: str) -> float:
@@ -43,15 +50,15 @@ def measure_once(bootstrap: str, task_root: str) -> float:
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "LAMBDA_TASK_ROOT": task_root,
-        "AWS_LAMBDA_FUNCTION_NAME": "rtstream-validator",
+        "AWS_LAMBDA_FUNCTION_NAME": resource_name("validator_function"),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": "example",
         "AWS_SESSION_TOKEN": "example",
-        "RTSTREAM_STREAM_NAME": "rtstream-events",
-        "RTSTREAM_ERROR_BUCKET": "rtstream-errors",
+        PIPELINE["lambda_env"]["stream_name"]: resource_name("stream"),
+        PIPELINE["lambda_env"]["error_bucket"]: resource_name("error_bucket"),
     }
     started = time.perf_counter()
     process = subprocess.Popen([bootstrap], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 const PIPELINE_JSON: &str = include_str!("../../../config/pipeline.json");
+/// Kinesis' hard limit on one record (data plus partition key): a service quota, not a setting.
+const KINESIS_MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// The parsed `config/pipeline.json`: the single source of truth for names, prefixes and limits.
 pub static PIPELINE: LazyLock<PipelineConfig> = LazyLock::new(|| {
@@ -98,7 +100,7 @@ impl Limits {
             kinesis_max_records_per_call: defaults.kinesis_max_records_per_call,
             kinesis_max_bytes_per_call: defaults.kinesis_max_bytes_per_call,
         };
-        if limits.max_event_bytes > limits.kinesis_max_bytes_per_call.min(1 << 20) {
+        if limits.max_event_bytes > KINESIS_MAX_RECORD_BYTES {
             return Err(ConfigError(format!(
                 "{} cannot exceed Kinesis' 1 MiB record limit",
                 PIPELINE.env_name("max_event_bytes")

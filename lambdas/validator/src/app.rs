@@ -138,7 +138,8 @@ impl App {
             }
         }
 
-        let valid: Vec<(usize, PendingRecord)> = outcomes
+        // Which outcome each record came from, so Kinesis' answers land on the right events.
+        let (origins, records): (Vec<usize>, Vec<PendingRecord>) = outcomes
             .iter()
             .enumerate()
             .filter_map(|(index, outcome)| match outcome {
@@ -151,12 +152,11 @@ impl App {
                 )),
                 Outcome::Rejected { .. } => None,
             })
-            .collect();
-        let records: Vec<PendingRecord> = valid.iter().map(|(_, record)| *record).collect();
+            .unzip();
         let written = self.stream.put_all(&records, deadline).await;
         let mut accepted = vec![false; outcomes.len()];
-        for ((index, _), written) in valid.iter().zip(written) {
-            accepted[*index] = written;
+        for (index, written) in origins.into_iter().zip(written) {
+            accepted[index] = written;
         }
 
         let reply = response::batch_reply(request_id, &outcomes, &accepted, None);
