@@ -15,14 +15,36 @@ FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
 ))
 ORDER BY LAST_LOAD_TIME DESC;
 
--- 3. Load errors only: every file the pipe failed or partially loaded.
+-- 3. Load errors only: every load attempt that failed or partially loaded (last 24 hours).
 SELECT FILE_NAME, STATUS, ERROR_COUNT, FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER
 FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
     TABLE_NAME => '${database}.${schema}.${table}',
     START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
 ))
-WHERE STATUS <> 'Loaded'
+WHERE UPPER(STATUS) IN ('LOAD FAILED', 'PARTIALLY LOADED')
 ORDER BY LAST_LOAD_TIME DESC;
+
+-- 3a. The alarm: files whose latest load attempt failed, i.e. files the pipe skipped
+--     (ON_ERROR = SKIP_FILE) and nobody has re-loaded yet. Any row means events are waiting;
+--     alarm on SELECT COUNT(*) > 0 (a Snowflake ALERT or any scheduler), and re-load each file
+--     after the fix (snowflake/README.md, "Skipped files"). A file leaves the view once a later
+--     COPY of it loads. 13 days: the table function keeps 14, and START_TIME must lie within them.
+CREATE OR REPLACE VIEW ${database}.${schema}.${table}_SKIPPED_FILES AS
+SELECT FILE_NAME, STAGE_LOCATION, STATUS, LAST_LOAD_TIME, ROW_PARSED, ERROR_COUNT,
+       FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER, FIRST_ERROR_COLUMN_NAME, PIPE_NAME
+FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
+    TABLE_NAME => '${database}.${schema}.${table}',
+    START_TIME => DATEADD(DAY, -13, CURRENT_TIMESTAMP())
+))
+QUALIFY ROW_NUMBER() OVER (PARTITION BY FILE_NAME ORDER BY LAST_LOAD_TIME DESC) = 1
+    AND UPPER(STATUS) IN ('LOAD FAILED', 'PARTIALLY LOADED');
+
+SELECT COUNT(*) AS SKIPPED_FILES FROM ${database}.${schema}.${table}_SKIPPED_FILES;
+
+-- 3b. The FILES list for the re-load: paste it into the pipe's own COPY (snowflake/pipe_copy.sql,
+--     rendered) as FILES = (...) between its FROM (...) and FILE_FORMAT, and run it.
+SELECT LISTAGG('''' || FILE_NAME || '''', ', ') WITHIN GROUP (ORDER BY FILE_NAME) AS FILES
+FROM ${database}.${schema}.${table}_SKIPPED_FILES;
 
 -- 4. Errors the pipe hit while loading, with the offending row (last 24 hours).
 SELECT *

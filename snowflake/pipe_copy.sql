@@ -25,3 +25,4 @@ FROM (
     FROM @${database}.${schema}.${stage}
 )
 FILE_FORMAT = (FORMAT_NAME = '${database}.${schema}.${file_format}')
+ON_ERROR = SKIP_FILE

@@ -1,4 +1,4 @@
-"""`scripts/local up|down|status|logs|sql`: the commands behind the thin bash entry point."""
+"""`scripts/local up|down|status|logs|sql|reload`: the commands behind the thin bash entry point."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from . import resources, warehouse
 from .api import Api
 from .aws import client
 from .daemon import read_heartbeat
+from .loader import COPY_HISTORY, RELOAD_KEY
 from .processes import FIREHOSE_RELAY, MINISTACK, SERVICES, SNOWPIPE_LOADER, Service
 from .settings import CREDENTIALS, LOCAL, PIPELINE, REGION
 
@@ -192,6 +193,57 @@ def sql(args) -> None:
     sys.stdout.write(warehouse.to_csv(columns, rows))
 
 
+RELOAD_TIMEOUT_SECONDS = 120
+
+
+def reload(args) -> None:
+    """The local `COPY INTO <table> … FILES = (…)` with the pipe's own statement: loads files the
+    pipe skipped (LOAD_FAILED) once their data is fixed. Exits 1 unless each one is LOADED."""
+    if not heartbeat_fresh(SNOWPIPE_LOADER):
+        raise SystemExit("the snowpipe-loader is not running: `scripts/local up` first")
+    prefix = PIPELINE.prefixes["events"]
+    files = [name[len(prefix):] if name.startswith(prefix) else name for name in args.files]
+    if args.failed:
+        files += [row[0] for row in warehouse.query(
+            f"SELECT FILE_NAME FROM {COPY_HISTORY} GROUP BY FILE_NAME "
+            "HAVING COUNT_IF(STATUS = 'LOADED') = 0 ORDER BY FILE_NAME")[1]]
+    files = list(dict.fromkeys(files))
+    if not files:
+        say("nothing to reload")
+        return
+
+    def attempts() -> dict[str, tuple[int, str | None, str | None]]:
+        _, rows = warehouse.query(
+            f"SELECT FILE_NAME, STATUS, FIRST_ERROR_MESSAGE FROM {COPY_HISTORY} "
+            f"WHERE FILE_NAME IN ({', '.join(['%s'] * len(files))}) ORDER BY LAST_LOAD_TIME", files)
+        seen: dict[str, tuple[int, str | None, str | None]] = {}
+        for name, state, error in rows:
+            seen[name] = (seen.get(name, (0, None, None))[0] + 1, state, error)
+        return seen
+
+    before = attempts()
+    pending = [name for name in files if before.get(name, (0, None))[1] != "LOADED"]
+    for name in set(files) - set(pending):
+        say(f"{name}: already loaded")
+    if pending:
+        client("sqs").send_message(QueueUrl=resources.pipe_queue_url(),
+                                   MessageBody=json.dumps({RELOAD_KEY: {"files": pending}}))
+    deadline = time.monotonic() + RELOAD_TIMEOUT_SECONDS
+    after = attempts()
+    while any(after.get(n, (0,))[0] <= before.get(n, (0,))[0] for n in pending) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = attempts()
+    failed = False
+    for name in pending:
+        count, state, error = after.get(name, (0, None, None))
+        if count <= before.get(name, (0,))[0]:
+            state, error = "NOT DONE", f"no new COPY_HISTORY row within {RELOAD_TIMEOUT_SECONDS} s"
+        failed |= state != "LOADED"
+        say(f"{name}: {state}" + (f" ({error})" if error else ""))
+    if failed:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scripts/local", description="rtstream's pipeline on this machine.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -208,5 +260,9 @@ def main(argv: list[str] | None = None) -> None:
     query = commands.add_parser("sql", help="run a query on the local warehouse, print CSV")
     query.add_argument("query")
     query.set_defaults(run=sql)
+    again = commands.add_parser("reload", help="load files the pipe skipped (LOAD_FAILED) again, after the fix")
+    again.add_argument("files", nargs="*", help="file names as in COPY_HISTORY (or S3 keys under the events prefix)")
+    again.add_argument("--failed", action="store_true", help="every file with no LOADED row in COPY_HISTORY")
+    again.set_defaults(run=reload)
     args = parser.parse_args(argv)
     args.run(args)

@@ -9,7 +9,11 @@ object per record (measured: 127 events/s). This relay does what Firehose does, 
 - invokes the delivery stream's processor Lambda (our real transformer, run by MiniStack) with
   the standard Kinesis-source transformation event, in batches of at most the processor's
   BufferSizeInMBs of record data;
-- honours `Ok` / `Dropped` / `ProcessingFailed` and `metadata.partitionKeys`;
+- honours `Ok` / `Dropped` / `ProcessingFailed` and `metadata.partitionKeys`, and Lambda's
+  6 MB response limit (a larger answer is a failed invocation, as on AWS);
+- allows at most 500 active partitions (evaluated prefixes) per buffer, Firehose's default
+  quota: records for further partitions go under the error output prefix as
+  `activePartitionExceeded`, as Firehose sends them;
 - evaluates the destination's Prefix / ErrorOutputPrefix templates and buffers the lines per
   evaluated prefix, flushing one object per prefix when the buffer reaches the destination's
   SizeInMBs or is FLUSH_SECONDS old, named `<prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`
@@ -51,6 +55,10 @@ FLUSH_SECONDS = 1.0
 # Firehose retries a failing processor invocation three times before giving up on the batch.
 INVOCATION_ATTEMPTS = 4
 RETRY_DELAY_SECONDS = 1.0
+# Lambda refuses a synchronous response larger than this (bytes).
+LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
+# Firehose's default quota of active partitions per delivery stream.
+ACTIVE_PARTITION_LIMIT = 500
 
 _EXPRESSION = re.compile(r"!\{([A-Za-z]+):([^}]*)\}")
 _JAVA_TIME_FIELDS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
@@ -68,7 +76,8 @@ class Destination:
     prefix: str
     error_output_prefix: str
     processor_arn: str
-    # Record data per processor invocation (the processor's BufferSizeInMBs).
+    # Record data per processor invocation (the processor's BufferSizeInMBs, which may be a
+    # fraction such as 0.4).
     invocation_bytes: int
     # Bytes buffered before a flush (the destination's BufferingHints.SizeInMBs).
     buffer_bytes: int
@@ -88,7 +97,7 @@ class Destination:
             prefix=s3["Prefix"],
             error_output_prefix=s3["ErrorOutputPrefix"],
             processor_arn=processor["LambdaArn"],
-            invocation_bytes=int(processor["BufferSizeInMBs"]) << 20,
+            invocation_bytes=int(float(processor["BufferSizeInMBs"]) * (1 << 20)),
             buffer_bytes=s3["BufferingHints"]["SizeInMBs"] << 20,
         )
 
@@ -130,12 +139,14 @@ class Buffer:
     object) and what became of them."""
 
     lines: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    # The evaluated destination prefixes (not error prefixes): Firehose's active partitions.
+    partitions: set[str] = field(default_factory=set)
     # An object is named after the arrival time of its oldest record, as Firehose names it.
     oldest: dict[str, datetime] = field(default_factory=dict)
     size: int = 0
     opened: float | None = None
     counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("records_in", "ok", "dropped", "processing_failed"), 0)
+        default_factory=lambda: dict.fromkeys(("records_in", "ok", "dropped", "processing_failed", "partition_limit"), 0)
     )
 
     def take(self, records: int) -> None:
@@ -256,6 +267,9 @@ class Relay:
             payload = response["Payload"].read()
             if "FunctionError" in response:
                 error = f"{response['FunctionError']}: {payload[:500].decode(errors='replace')}"
+            elif len(payload) > LAMBDA_RESPONSE_LIMIT_BYTES:
+                error = (f"Function.ResponseSizeTooLarge: response payload size ({len(payload)} bytes) exceeded "
+                         f"maximum allowed payload size ({LAMBDA_RESPONSE_LIMIT_BYTES} bytes)")
             else:
                 try:
                     return {r["recordId"]: r for r in json.loads(payload)["records"]}, None
@@ -272,10 +286,17 @@ class Relay:
         except PrefixError as cause:
             self._fail(buffer, record, "DynamicPartitioning.MetadataExtractionFailed", str(cause))
             return
+        if prefix not in buffer.partitions and len(buffer.partitions) >= ACTIVE_PARTITION_LIMIT:
+            buffer.counts["partition_limit"] += 1
+            self._fail(buffer, record, "DynamicPartitioning.ActivePartitionsLimitExceeded",
+                       f"more than {ACTIVE_PARTITION_LIMIT} active partitions", error_type="activePartitionExceeded")
+            return
+        buffer.partitions.add(prefix)
         buffer.add(prefix, arrived, base64.b64decode(result["data"]))
         buffer.counts["ok"] += 1
 
-    def _fail(self, buffer: Buffer, record: dict, code: str, message: str) -> None:
+    def _fail(self, buffer: Buffer, record: dict, code: str, message: str,
+              error_type: str = "processing-failed") -> None:
         """Keeps a record Firehose could not deliver under the error output prefix, as Firehose does."""
         arrived = _arrival(record)
         now_ms = int(time.time() * 1000)
@@ -288,7 +309,7 @@ class Relay:
             "rawData": base64.b64encode(record["Data"]).decode(),
             "lambdaArn": self.destination.processor_arn,
         }
-        prefix = evaluate_prefix(self.destination.error_output_prefix, arrived, {}, error_type="processing-failed")
+        prefix = evaluate_prefix(self.destination.error_output_prefix, arrived, {}, error_type=error_type)
         buffer.add(prefix, arrived, (json.dumps(document) + "\n").encode())
         buffer.counts["processing_failed"] += 1
 

@@ -2,10 +2,17 @@
 mirrors each new object into the local stage folder, and loads it with the project's pipe COPY
 (snowflake/pipe_copy.sql, translated for fakesnow by snowflake_shim.py).
 
-Like Snowpipe it loads each file once (a file already in the copy history is skipped), skips a
-file whose data cannot be parsed (ON_ERROR = SKIP_FILE, recorded as LOAD_FAILED), and is at least
-once: a message is deleted only after its files are loaded, so a crash means a redelivery, and
-EVENTS_DEDUP hides any repeat. It also serves the warehouse to other processes (warehouse.py).
+Like Snowpipe with the pipe's ON_ERROR = SKIP_FILE, it loads each file once and whole: a file
+already in the copy history is skipped, and a file with any row that cannot be parsed or cast
+loads nothing, is recorded as LOAD_FAILED with its first error, and is not tried again (the other
+files keep loading). It is at least once: a message is deleted only after its files are loaded or
+failed, so a crash means a redelivery, and EVENTS_DEDUP hides any repeat. A failure that is not
+the data's (anything but a data exception) is retried, at most MAX_ATTEMPTS times per file.
+
+`scripts/local reload` is the local `COPY INTO … FILES = (…)` with the pipe's statement: it sends
+a reload request through the same queue, and the loader loads the named files again unless they
+are already LOADED, recording the attempt with no pipe name, as COPY_HISTORY does for a COPY.
+It also serves the warehouse to other processes (warehouse.py).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
@@ -33,6 +41,12 @@ RECEIVE_WAIT_SECONDS = 1
 # Long enough for a batch of downloads and loads; a crashed loader's messages come back after it.
 VISIBILITY_TIMEOUT_SECONDS = 30
 DOWNLOAD_THREADS = 8
+# A load that fails for another reason than its data is retried this many times, then failed.
+MAX_ATTEMPTS = 3
+# SQLSTATE classes of errors the file's data causes: 22 data exception, 23 integrity constraint.
+_DATA_ERROR_CLASSES = ("22", "23")
+# The body of a reload request on the pipe's queue (sent by `scripts/local reload`).
+RELOAD_KEY = "rtstreamReload"
 
 _NAMES = PIPELINE.snowflake
 COPY_HISTORY = f"{_NAMES['database']}.LOCAL_SNOWPIPE.COPY_HISTORY"
@@ -41,7 +55,19 @@ _HISTORY_SETUP = [
     f"""CREATE TABLE IF NOT EXISTS {COPY_HISTORY} (
         FILE_NAME VARCHAR, PIPE_NAME VARCHAR, LAST_LOAD_TIME TIMESTAMP_LTZ, STATUS VARCHAR,
         ROW_COUNT NUMBER, FIRST_ERROR_MESSAGE VARCHAR)""",
+    # Added later: a warehouse created before keeps its rows.
+    f"ALTER TABLE {COPY_HISTORY} ADD COLUMN IF NOT EXISTS FIRST_ERROR_LINE_NUMBER NUMBER",
 ]
+_HISTORY_COLUMNS = "FILE_NAME, PIPE_NAME, LAST_LOAD_TIME, STATUS, ROW_COUNT, FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER"
+
+
+class DataError(Exception):
+    """The file's data cannot be loaded: SKIP_FILE, recorded as LOAD_FAILED, not retried."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.line = line
+
 
 
 class Loader:
@@ -51,13 +77,18 @@ class Loader:
         self.cursor = self.connection.cursor()
         for statement in snowflake_shim.setup_statements() + _HISTORY_SETUP:
             self.cursor.execute(statement)
-        self.load = snowflake_shim.translate_copy(snowflake_shim.render("pipe_copy"))
+        copy = snowflake_shim.render("pipe_copy")
+        if _on_error(copy) != "SKIP_FILE":
+            raise NotImplementedError(f"the pipe's ON_ERROR is {_on_error(copy)}; this loader does SKIP_FILE only")
+        self.load = snowflake_shim.translate_copy(copy)
         self.file_format = snowflake_shim.file_format_options(self.cursor, self.load.file_format)
         self.pipe = f"{_NAMES['database']}.{_NAMES['schema']}.{_NAMES['pipe']}"
         self.sqs = client("sqs")
         self.s3 = client("s3")
         self.queue_url = pipe_queue_url()
         self.stage_prefix = PIPELINE.prefixes["events"]
+        self.data_bucket = PIPELINE.names["data_bucket"]
+        self.attempts: dict[str, int] = {}
         self.downloads = ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="download")
 
     def run(self) -> None:
@@ -76,12 +107,27 @@ class Loader:
         return bool(messages)
 
     def handle(self, messages: list[dict]) -> None:
-        notified = [(message, _created_objects(message)) for message in messages]
+        reloads = [message for message in messages if RELOAD_KEY in json.loads(message["Body"])]
+        notified = [(message, _created_objects(message)) for message in messages if message not in reloads]
         objects = {(bucket, key) for _, created in notified for bucket, key in created}
         fetched = dict(zip(objects, self.downloads.map(self._fetch, objects)))
         for message, created in notified:
             if all(self._load(bucket, key, fetched[bucket, key]) for bucket, key in created):
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        for message in reloads:
+            if all(self._reload(name) for name in json.loads(message["Body"])[RELOAD_KEY]["files"]):
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _reload(self, file_name: str) -> bool:
+        """COPY INTO … FILES = (file_name) with the pipe's statement: loads the file unless a load
+        of it succeeded already (a failed one does not count), without the pipe's name."""
+        self.cursor.execute(
+            f"SELECT COUNT(*) FROM {COPY_HISTORY} WHERE FILE_NAME = ? AND STATUS = 'LOADED'", [file_name])
+        if self.cursor.fetchone()[0]:
+            log.info("reload of %s: already loaded, nothing to do", file_name)
+            return True
+        key = self.stage_prefix + file_name
+        return self._load(self.data_bucket, key, self._fetch((self.data_bucket, key)), reload=True)
 
     def _fetch(self, bucket_and_key: tuple[str, str]) -> bytes | None:
         """Mirrors one object into the stage folder; None when it cannot be fetched now."""
@@ -100,43 +146,102 @@ class Loader:
         """The file's name relative to the stage, whose URL is s3://<data bucket>/<events prefix>."""
         return key[len(self.stage_prefix):] if key.startswith(self.stage_prefix) else key
 
-    def _load(self, bucket: str, key: str, data: bytes | None) -> bool:
-        """Loads one file unless already loaded; False means: keep the message for a retry."""
+    def _load(self, bucket: str, key: str, data: bytes | None, reload: bool = False) -> bool:
+        """Loads one file whole or not at all (SKIP_FILE); the pipe skips a file already in the
+        history, loaded or failed. False means: keep the message for a retry."""
+        pipe = None if reload else self.pipe
+        file_name = self._stage_path(key)
+        if not reload:
+            self.cursor.execute(f"SELECT COUNT(*) FROM {COPY_HISTORY} WHERE FILE_NAME = ?", [file_name])
+            if self.cursor.fetchone()[0]:
+                self.daemon.count(files_skipped=1)
+                return True
         if data is None:
             return False
-        file_name = self._stage_path(key)
-        self.cursor.execute(f"SELECT COUNT(*) FROM {COPY_HISTORY} WHERE FILE_NAME = ?", [file_name])
-        if self.cursor.fetchone()[0]:
-            self.daemon.count(files_skipped=1)
-            return True
         started = datetime.now(timezone.utc)
         try:
-            lines = snowflake_shim.staged_lines(data, self.file_format)
-        except ValueError as error:
-            log.error("skipping %s: %s", file_name, error)
-            self._record(file_name, "LOAD_FAILED", 0, str(error))
-            self.daemon.count(files_failed=1)
+            try:
+                lines = snowflake_shim.staged_lines(data, self.file_format)
+            except ValueError as error:
+                raise DataError(str(error), None) from None
+            self._insert(file_name, pipe, started, lines)
+        except DataError as error:
+            self._fail(file_name, pipe, error)
             return True
-        try:
-            self.cursor.execute("BEGIN TRANSACTION")
-            self.cursor.execute(self.load.sql, self.load.params(file_name, started.isoformat(), lines))
-            self._record(file_name, "LOADED", len(lines), None)
-            self.cursor.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(Exception):
-                self.cursor.execute("ROLLBACK")
-            log.exception("loading %s failed; it will be retried", file_name)
-            return False
+        except Exception as error:  # noqa: BLE001 - not the data's fault: retry, a bounded number of times
+            attempts = self.attempts[file_name] = self.attempts.get(file_name, 0) + 1
+            if attempts < MAX_ATTEMPTS:
+                log.exception("loading %s failed (attempt %d of %d); it will be retried", file_name, attempts, MAX_ATTEMPTS)
+                return False
+            self._fail(file_name, pipe, DataError(f"gave up after {attempts} attempts: {error}", None))
+            return True
+        self.attempts.pop(file_name, None)
         self.daemon.count(files_loaded=1, rows_loaded=len(lines))
         log.info("loaded %s: %d rows in %.0f ms", file_name, len(lines),
                  (datetime.now(timezone.utc) - started).total_seconds() * 1000)
         return True
 
-    def _record(self, file_name: str, status: str, rows: int, error: str | None) -> None:
+    def _insert(self, file_name: str, pipe: str | None, started: datetime, lines: list[str]) -> None:
+        """The file's rows and its LOADED history row in one transaction; DataError (nothing
+        written) when a row cannot be cast or stored."""
+        try:
+            self.cursor.execute("BEGIN TRANSACTION")
+            self.cursor.execute(self.load.sql, self.load.params(file_name, started.isoformat(), lines))
+            self._record(file_name, pipe, "LOADED", len(lines), None, None)
+            self.cursor.execute("COMMIT")
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                self.cursor.execute("ROLLBACK")
+            if not _is_data_error(error):
+                raise
+            raise DataError(str(error), self._first_bad_line(file_name, started, lines)) from None
+
+    def _first_bad_line(self, file_name: str, started: datetime, lines: list[str]) -> int | None:
+        """The 1-based line of the file's first error: the shortest failing prefix, by bisection
+        (a load that fails keeps failing with more lines), each try rolled back."""
+        def fails(count: int) -> bool:
+            try:
+                self.cursor.execute("BEGIN TRANSACTION")
+                self.cursor.execute(self.load.sql, self.load.params(file_name, started.isoformat(), lines[:count]))
+                return False
+            except Exception as error:  # noqa: BLE001
+                return _is_data_error(error)
+            finally:
+                with contextlib.suppress(Exception):
+                    self.cursor.execute("ROLLBACK")
+
+        low, high = 1, len(lines)
+        if not fails(high):
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if fails(middle) else (middle + 1, high)
+        return low
+
+    def _fail(self, file_name: str, pipe: str | None, error: DataError) -> None:
+        self.attempts.pop(file_name, None)
+        where = f" (line {error.line})" if error.line else ""
+        log.error("skipping %s%s, recorded as LOAD_FAILED: %s", file_name, where, error)
+        self._record(file_name, pipe, "LOAD_FAILED", 0, str(error), error.line)
+        self.daemon.count(files_failed=1)
+
+    def _record(self, file_name: str, pipe: str | None, status: str, rows: int,
+                error: str | None, line: int | None) -> None:
         self.cursor.execute(
-            f"INSERT INTO {COPY_HISTORY} VALUES (?, ?, CURRENT_TIMESTAMP(), ?, ?, ?)",
-            [file_name, self.pipe, status, rows, error],
+            f"INSERT INTO {COPY_HISTORY} ({_HISTORY_COLUMNS}) VALUES (?, ?, CURRENT_TIMESTAMP(), ?, ?, ?, ?)",
+            [file_name, pipe, status, rows, error, line],
         )
+
+
+def _on_error(copy_sql: str) -> str:
+    """The COPY's ON_ERROR option; SKIP_FILE, Snowpipe's default, when it names none."""
+    option = re.search(r"\bON_ERROR\s*=\s*'?(\w+)'?", copy_sql, re.IGNORECASE)
+    return option.group(1).upper() if option else "SKIP_FILE"
+
+
+def _is_data_error(error: Exception) -> bool:
+    """An error the file's data causes (a cast, a constraint), as its SQLSTATE class says."""
+    return str(getattr(error, "sqlstate", "") or "").startswith(_DATA_ERROR_CLASSES)
 
 
 def _created_objects(message: dict) -> list[tuple[str, str]]:

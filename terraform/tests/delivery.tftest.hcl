@@ -12,7 +12,7 @@ variables {
   error_output_prefix               = "processing-failed/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
   buffering_size_mib                = 64
   buffering_interval_seconds        = 60
-  processor_buffer_size_mib         = 1
+  processor_buffer_size_mib         = 0.4
   processor_buffer_interval_seconds = 60
   kms_key_arn                       = "arn:aws:kms:eu-west-1:123456789012:key/test"
   log_retention_days                = 30
@@ -48,6 +48,14 @@ run "dynamic_partitioning_from_the_transformer" {
     condition     = aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].compression_format == "UNCOMPRESSED"
     error_message = "GZIP is off by default."
   }
+
+  assert {
+    condition = [
+      for parameter in aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].processing_configuration[0].processors[0].parameters :
+      parameter.parameter_value if parameter.parameter_name == "BufferSizeInMBs"
+    ] == ["0.4"]
+    error_message = "A fractional processor buffer size reaches Firehose as written (0.4, not 0 or 1)."
+  }
 }
 
 run "gzip_on_request" {
@@ -79,4 +87,49 @@ run "rejects_buffers_below_the_dynamic_partitioning_minimum" {
   }
 
   expect_failures = [var.buffering_size_mib]
+}
+
+run "rejects_a_partition_per_client_value" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    prefix = "events/tenant=!{partitionKeyFromLambda:tenant}/dt=!{partitionKeyFromLambda:dt}/"
+  }
+
+  expect_failures = [var.prefix]
+}
+
+run "rejects_partitioning_by_a_query_over_the_record" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    prefix = "events/event_type=!{partitionKeyFromLambda:event_type}/day=!{partitionKeyFromQuery:day}/"
+  }
+
+  expect_failures = [var.prefix]
+}
+
+run "roles_within_the_permissions_boundary" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    iam_permissions_boundary_arn = "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"
+  }
+
+  assert {
+    condition     = aws_iam_role.firehose.permissions_boundary == "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"
+    error_message = "The Firehose role must carry the boundary the apply role requires (terraform/bootstrap)."
+  }
 }

@@ -146,7 +146,9 @@ def test_every_accepted_event_is_in_events_dedup_once_with_its_columns(run):
         assert row["RECEIVED_AT"] == datetime.fromisoformat(ingest["received_at"].replace("Z", "+00:00"))
         assert ingest["kinesis_partition_key"] == event["event_id"]
         assert ingest["kinesis_shard_id"].startswith("shardId-") and ingest["kinesis_sequence_number"]
-        assert row["FILE_NAME"].startswith(f"event_type={event['event_type']}/dt={occurred_at:%Y-%m-%d}/")
+        # dt is the arrival date (bounded partitions), not the client's occurred_at.
+        received = row["RECEIVED_AT"].astimezone(timezone.utc)
+        assert row["FILE_NAME"].startswith(f"event_type={event['event_type']}/dt={received:%Y-%m-%d}/")
         assert row["FILE_ROW_NUMBER"] >= 1 and row["LOADED_AT"] >= row["RECEIVED_AT"]
 
 
@@ -229,3 +231,32 @@ def test_a_record_that_is_not_an_event_lands_under_processing_failed(api):
     key, document = found
     assert key.startswith(prefix)
     assert document["errorCode"] == "Lambda.ProcessingFailedStatus"
+
+
+def test_partitions_follow_arrival_and_numbers_keep_their_text(api):
+    # One request whose events span a month of occurred_at dates lands in the arrival-date
+    # partition: clients cannot multiply Firehose's active partitions (docs/decisions.md).
+    # A number beyond f64 precision reaches S3 with the exact text the client sent.
+    run = uuid.uuid4().hex[:12]
+    big_number = "12345678901234567890.123456789"
+    now = datetime.now(timezone.utc)
+    lines = [
+        f'{{"event_id": "e2e-dates-{run}-{day}", "event_type": "page_view", '
+        f'"occurred_at": "{now - timedelta(days=day, minutes=1):%Y-%m-%dT%H:%M:%SZ}", "source": "e2e-dates-{run}", '
+        f'"payload": {{"url": "https://example.com/{day}", "exact": {big_number}}}}}'
+        for day in range(PIPELINE.raw["limits"]["max_past_days"])
+    ]
+    answer = api.post("\n".join(lines).encode(), "application/x-ndjson")
+    assert answer.status == 202 and answer.body["accepted"] == len(lines), answer.body
+    rows = wait_for_rows(
+        f"SELECT EVENT_ID, FILE_NAME, RECEIVED_AT FROM {PIPELINE.snowflake['dedup_view']} WHERE SOURCE = %s",
+        [f"e2e-dates-{run}"], expected=len(lines),
+    )
+    assert len(rows) == len(lines)
+    for row in rows:
+        assert row["FILE_NAME"].startswith(f"event_type=page_view/dt={row['RECEIVED_AT'].astimezone(timezone.utc):%Y-%m-%d}/")
+    assert len({row["FILE_NAME"].split("/")[1] for row in rows}) <= 2, "at most a midnight apart"
+    s3 = client("s3")
+    key = PIPELINE.prefixes["events"] + rows[0]["FILE_NAME"]
+    body = s3.get_object(Bucket=PIPELINE.names["data_bucket"], Key=key)["Body"].read().decode()
+    assert f'"exact":{big_number}' in body.replace(" ", "")

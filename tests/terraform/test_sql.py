@@ -101,3 +101,32 @@ def test_monitoring_covers_pipe_status_and_copy_history():
     sql = render("monitoring.sql")
     for token in ["SYSTEM$PIPE_STATUS", "COPY_HISTORY", "VALIDATE_PIPE_LOAD"]:
         assert token in sql
+
+
+def test_copy_skips_a_file_with_a_bad_row_explicitly():
+    """ON_ERROR = SKIP_FILE (Snowpipe's default, written out): a bad row fails its file, which
+    the pipe's error notifications report and the skipped-files view lists (docs/decisions.md)."""
+    copy = sqlglot.parse_one(render("pipe_copy.sql"), read="snowflake")
+    options = {param.this.name.upper(): param for param in copy.args["params"]}
+    assert options["ON_ERROR"].args["expression"].name.upper() == "SKIP_FILE"
+
+
+def test_the_documented_reload_is_the_pipes_copy_with_files():
+    """snowflake/README.md: the pipe's own COPY with FILES = (…) between FROM (…) and FILE_FORMAT."""
+    text = render("pipe_copy.sql")
+    head, tail = text.split("\nFILE_FORMAT", 1)
+    reload = f"{head}\nFILES = ('event_type=page_view/dt=2026-01-01/a', 'b')\nFILE_FORMAT{tail}"
+    copy = sqlglot.parse_one(reload, read="snowflake")
+    assert isinstance(copy, exp.Copy)
+    options = {param.this.name.upper() for param in copy.args["params"]}
+    assert {"FILES", "FILE_FORMAT", "ON_ERROR"} <= options
+
+
+def test_monitoring_has_an_alarmable_view_of_skipped_files():
+    sql = render("monitoring.sql")
+    create = next(s for s in sqlglot.parse(sql, read="snowflake") if isinstance(s, exp.Create))
+    assert create.this.sql() == "RTSTREAM.RAW.EVENTS_SKIPPED_FILES"
+    compact = re.sub(r"\s+", " ", create.sql(dialect="snowflake"))
+    assert "COPY_HISTORY" in compact
+    assert "PARTITION BY FILE_NAME ORDER BY LAST_LOAD_TIME DESC" in compact
+    assert "'LOAD FAILED', 'PARTIALLY LOADED'" in compact

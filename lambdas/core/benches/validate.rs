@@ -48,7 +48,19 @@ fn main() {
             body
         })
         .collect();
-    let now = chrono::Utc::now();
+    // The validator's clock is the latest occurred_at of the events: the generated events are
+    // fixed in time, and measured against today's clock they would age out of max_past_days.
+    let now = events
+        .iter()
+        .filter_map(|event| {
+            let event: serde_json::Value = serde_json::from_slice(event).ok()?;
+            event["occurred_at"]
+                .as_str()?
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .ok()
+        })
+        .max()
+        .expect("events with an occurred_at");
     let json = |body| RequestBody {
         content_type: Some("application/json"),
         content_encoding: None,

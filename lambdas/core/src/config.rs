@@ -35,6 +35,8 @@ pub struct Limits {
     pub max_request_bytes: usize,
     pub max_batch_events: usize,
     pub max_future_skew_seconds: i64,
+    /// How long ago `occurred_at` may be, in days.
+    pub max_past_days: u64,
     pub kinesis_max_records_per_call: usize,
     pub kinesis_max_bytes_per_call: usize,
     pub put_deadline_ms: u64,
@@ -95,6 +97,7 @@ impl Limits {
             max_batch_events: read("max_batch_events", defaults.max_batch_events as u64)? as usize,
             max_future_skew_seconds: read("max_future_skew_seconds", defaults.max_future_skew_seconds as u64)?
                 as i64,
+            max_past_days: read("max_past_days", defaults.max_past_days)?,
             put_deadline_ms: read("put_deadline_ms", defaults.put_deadline_ms)?,
             // Kinesis service quotas, not tunables.
             kinesis_max_records_per_call: defaults.kinesis_max_records_per_call,
@@ -128,8 +131,14 @@ mod tests {
             limits.max_event_bytes as u64,
             file["limits"]["max_event_bytes"].as_u64().unwrap()
         );
-        assert_eq!(limits.max_batch_events, 500);
-        assert_eq!(limits.max_request_bytes, 5 * 1024 * 1024);
+        assert_eq!(limits, PIPELINE.limits);
+        for (setting, value) in file["limits"].as_object().unwrap() {
+            assert!(
+                PIPELINE.lambda_env.contains_key(setting) || setting.starts_with("kinesis_"),
+                "{setting} is a limit but has no environment variable"
+            );
+            assert!(value.as_u64().is_some_and(|value| value > 0), "{setting}");
+        }
     }
 
     #[test]
@@ -137,6 +146,9 @@ mod tests {
         let limits =
             Limits::from_env(|name| (name == "RTSTREAM_MAX_BATCH_EVENTS").then(|| "20".to_string())).unwrap();
         assert_eq!(limits.max_batch_events, 20);
+        let limits =
+            Limits::from_env(|name| (name == "RTSTREAM_MAX_PAST_DAYS").then(|| "7".to_string())).unwrap();
+        assert_eq!(limits.max_past_days, 7);
         let error =
             Limits::from_env(|name| (name == "RTSTREAM_MAX_REQUEST_BYTES").then(|| "lots".to_string()))
                 .unwrap_err();

@@ -7,7 +7,10 @@ use crate::ErrorDetail;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// Seconds a client should wait before resending what a 503 did not accept.
 pub const RETRY_AFTER_SECONDS: u32 = 2;
@@ -37,6 +40,20 @@ struct EventResult<'a> {
     errors: &'a [ErrorDetail],
 }
 
+/// The 202/503 body. Its size is bounded by the caps on errors (`validator::cap_errors`) and on
+/// each error's path and message: one result per event, at most 1,000 errors past the first
+/// of each rejected event.
+#[derive(Debug, Serialize)]
+struct BatchBody<'a> {
+    request_id: &'a str,
+    accepted: usize,
+    rejected: usize,
+    failed: usize,
+    results: Vec<EventResult<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Value>,
+}
+
 /// Why valid events were not accepted, when some were not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteFailure {
@@ -46,6 +63,29 @@ pub enum WriteFailure {
     ErrorStore,
 }
 
+impl WriteFailure {
+    fn error(self, failed: usize) -> Value {
+        match self {
+            WriteFailure::Stream => json!({
+                "code": codes::WRITE_FAILED,
+                "message": format!("{failed} event(s) could not be written; resend exactly the events with status \"failed\""),
+            }),
+            WriteFailure::ErrorStore => json!({
+                "code": codes::ERROR_STORE_FAILED,
+                "message": "rejected events could not be recorded, so no event was accepted; retry the whole request",
+            }),
+        }
+    }
+}
+
+static FAILED: LazyLock<[ErrorDetail; 1]> = LazyLock::new(|| {
+    [ErrorDetail::new(
+        "",
+        codes::WRITE_FAILED,
+        "not accepted: resend this event",
+    )]
+});
+
 /// The 202/503 answer for a readable body. `accepted[i]` says whether outcome `i` is in Kinesis
 /// with a sequence number; it is ignored for rejected outcomes.
 pub fn batch_reply(
@@ -54,12 +94,6 @@ pub fn batch_reply(
     accepted: &[bool],
     failure: Option<WriteFailure>,
 ) -> Reply {
-    let failed_error = [ErrorDetail::new(
-        "",
-        codes::WRITE_FAILED,
-        "not accepted: resend this event",
-    )];
-    let mut counts = [0usize; 3];
     let results: Vec<EventResult> = outcomes
         .iter()
         .zip(accepted)
@@ -68,47 +102,36 @@ pub fn batch_reply(
             let (status, errors): (Status, &[ErrorDetail]) = match outcome {
                 Outcome::Rejected { errors, .. } => (Status::Rejected, errors),
                 Outcome::Valid { .. } if is_accepted => (Status::Accepted, &[]),
-                Outcome::Valid { .. } => (Status::Failed, &failed_error),
+                Outcome::Valid { .. } => (Status::Failed, &*FAILED),
             };
-            counts[status as usize] += 1;
+            let event_id = outcome.event_id();
             EventResult {
                 index,
-                event_id: outcome.event_id(),
+                event_id,
                 status,
                 errors,
             }
         })
         .collect();
-    let [accepted_count, rejected_count, failed_count] = counts;
-    let mut body = json!({
-        "request_id": request_id,
-        "accepted": accepted_count,
-        "rejected": rejected_count,
-        "failed": failed_count,
-        "results": results,
-    });
-    let failure = failure.or((failed_count > 0).then_some(WriteFailure::Stream));
-    let Some(failure) = failure else {
-        return Reply {
-            status: 202,
-            body,
-            retry_after: None,
-        };
-    };
-    body["error"] = match failure {
-        WriteFailure::Stream => json!({
-            "code": codes::WRITE_FAILED,
-            "message": format!("{failed_count} event(s) could not be written; resend exactly the events with status \"failed\""),
-        }),
-        WriteFailure::ErrorStore => json!({
-            "code": codes::ERROR_STORE_FAILED,
-            "message": "rejected events could not be recorded, so no event was accepted; retry the whole request",
-        }),
+    let count = |status| results.iter().filter(|result| result.status == status).count();
+    let (accepted, rejected, failed) = (
+        count(Status::Accepted),
+        count(Status::Rejected),
+        count(Status::Failed),
+    );
+    let failure = failure.or((failed > 0).then_some(WriteFailure::Stream));
+    let body = BatchBody {
+        request_id,
+        accepted,
+        rejected,
+        failed,
+        results,
+        error: failure.map(|failure| failure.error(failed)),
     };
     Reply {
-        status: 503,
-        body,
-        retry_after: Some(RETRY_AFTER_SECONDS),
+        status: if failure.is_some() { 503 } else { 202 },
+        body: serde_json::to_value(&body).expect("a reply always serialises"),
+        retry_after: failure.map(|_| RETRY_AFTER_SECONDS),
     }
 }
 
@@ -142,6 +165,47 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// One line of an error-bucket object: a rejected event, or an unreadable body. It lists the
+/// same (capped) errors as the reply; the raw data is what the client sent, so a request's
+/// object is about the size of its body plus its errors.
+#[derive(Debug, Serialize)]
+struct ErrorLine<'a> {
+    request_id: &'a str,
+    received_at: &'a str,
+    index: Option<usize>,
+    event_id: Option<&'a str>,
+    errors: &'a [ErrorDetail],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_line: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_body: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_body_encoding: Option<&'static str>,
+}
+
+impl<'a> ErrorLine<'a> {
+    fn new(request_id: &'a str, received_at: &'a str, errors: &'a [ErrorDetail]) -> Self {
+        Self {
+            request_id,
+            received_at,
+            index: None,
+            event_id: None,
+            errors,
+            raw: None,
+            raw_line: None,
+            raw_body: None,
+            raw_body_encoding: None,
+        }
+    }
+
+    fn push_to(&self, ndjson: &mut Vec<u8>) {
+        serde_json::to_writer(&mut *ndjson, self).expect("an error line always serialises");
+        ndjson.push(b'\n');
+    }
+}
+
 /// One NDJSON line per rejected outcome, or `None` when nothing was rejected.
 pub fn rejection_records(
     request_id: &str,
@@ -159,18 +223,14 @@ pub fn rejection_records(
         else {
             continue;
         };
-        let mut line = json!({
-            "request_id": request_id,
-            "received_at": received_at,
-            "index": index,
-            "event_id": event_id,
-            "errors": errors,
-        });
+        let mut line = ErrorLine::new(request_id, &received_at, errors);
+        line.index = Some(index);
+        line.event_id = event_id.as_deref();
         match raw {
-            RawEvent::Json(value) => line["raw"] = value.clone(),
-            RawEvent::Line(text) => line["raw_line"] = Value::String(text.clone()),
+            RawEvent::Json(value) => line.raw = Some(value),
+            RawEvent::Line(text) => line.raw_line = Some(text),
         }
-        push_line(&mut ndjson, &line);
+        line.push_to(&mut ndjson);
     }
     (!ndjson.is_empty()).then_some(ndjson)
 }
@@ -182,28 +242,21 @@ pub fn body_error_record(
     error: &BodyError,
     raw_body: &[u8],
 ) -> Vec<u8> {
-    let mut line = json!({
-        "request_id": request_id,
-        "received_at": timestamp(received_at),
-        "index": null,
-        "event_id": null,
-        "errors": [{"path": "", "code": error.code, "message": error.message}],
-    });
+    let received_at = timestamp(received_at);
+    let errors = [ErrorDetail::new("", error.code, error.message.as_str())];
+    let mut line = ErrorLine::new(request_id, &received_at, &errors);
     match std::str::from_utf8(raw_body) {
-        Ok(text) => line["raw_body"] = Value::String(text.to_string()),
+        Ok(text) => line.raw_body = Some(Cow::Borrowed(text)),
         Err(_) => {
-            line["raw_body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(raw_body));
-            line["raw_body_encoding"] = Value::String("base64".to_string());
+            line.raw_body = Some(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(raw_body),
+            ));
+            line.raw_body_encoding = Some("base64");
         }
     }
     let mut ndjson = Vec::new();
-    push_line(&mut ndjson, &line);
+    line.push_to(&mut ndjson);
     ndjson
-}
-
-fn push_line(ndjson: &mut Vec<u8>, line: &Value) {
-    serde_json::to_writer(&mut *ndjson, line).expect("a JSON value always serialises");
-    ndjson.push(b'\n');
 }
 
 #[cfg(test)]
@@ -219,7 +272,7 @@ mod tests {
             Outcome::Rejected {
                 event_id: Some("b".into()),
                 errors: vec![ErrorDetail::new("/payload", "schema.required", "url is required")],
-                raw: RawEvent::Json(json!({"event_id": "b"})),
+                raw: RawEvent::Json(RawValue::from_string(r#"{"event_id":"b"}"#.into()).unwrap()),
             },
             Outcome::Valid {
                 event_id: "c".into(),
@@ -285,6 +338,8 @@ mod tests {
         assert_eq!(lines[0]["raw"]["event_id"], "b");
         assert_eq!(lines[0]["received_at"], "2026-11-26T10:00:01.123Z");
         assert_eq!(lines[1]["raw_line"], "{oops");
+        assert_eq!(lines[0]["event_id"], "b");
+        assert!(lines[0]["index"].is_u64() && lines[0].get("raw_line").is_none());
         assert!(rejection_records("r1", at, &outcomes()[..1]).is_none());
         assert_eq!(
             error_object_key("errors/", at, "r1"),
@@ -302,6 +357,8 @@ mod tests {
         let at = Utc::now();
         let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, b"{x")).unwrap();
         assert_eq!(line["raw_body"], "{x");
+        assert!(line["index"].is_null() && line["event_id"].is_null() && line.get("raw").is_none());
+        assert_eq!(line["errors"][0]["code"], "body.malformed_json");
         let line: Value = serde_json::from_slice(&body_error_record("r", at, &error, &[0xff, 0xfe])).unwrap();
         assert_eq!(
             (line["raw_body"].as_str(), line["raw_body_encoding"].as_str()),

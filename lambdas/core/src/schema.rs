@@ -1,15 +1,14 @@
 //! Payload schemas: `schemas/<event_type>.json`, plus `_default.json` for types without a file.
 //! They are compiled once per container, so a broken schema fails the deploy, not a request.
 
-use crate::envelope::is_valid_event_type;
+use crate::envelope::{is_valid_event_type, EVENT_TYPE_PATTERN};
+use crate::error::{bounded, MAX_ECHO_BYTES, MAX_ERRORS_PER_EVENT, MAX_MESSAGE_BYTES};
 use crate::ErrorDetail;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
 pub const DEFAULT_SCHEMA: &str = "_default";
-/// Enough to fix a payload; a pathological one cannot blow up the response.
-const MAX_ERRORS_PER_EVENT: usize = 20;
 
 pub struct SchemaRegistry {
     by_type: HashMap<String, jsonschema::Validator>,
@@ -63,7 +62,7 @@ impl SchemaRegistry {
         for (name, schema) in schemas {
             if name != DEFAULT_SCHEMA && !is_valid_event_type(&name) {
                 return Err(SchemaError(format!(
-                    "schema {name:?}: the file name must be an event type (^[a-z][a-z0-9_.]{{0,63}}$) or {DEFAULT_SCHEMA}"
+                    "schema {name:?}: the file name must be an event type ({EVENT_TYPE_PATTERN}) or {DEFAULT_SCHEMA}"
                 )));
             }
             let validator = jsonschema::options()
@@ -84,7 +83,8 @@ impl SchemaRegistry {
     }
 
     /// Checks `payload` against the schema for `event_type`; errors point into the event
-    /// (`/payload/...`) and carry `schema.<keyword>` codes.
+    /// (`/payload/...`) and carry `schema.<keyword>` codes. At most [`MAX_ERRORS_PER_EVENT`],
+    /// and a message quotes at most [`MAX_ECHO_BYTES`] of the offending value.
     pub fn check(&self, event_type: &str, payload: &Value) -> Result<(), Vec<ErrorDetail>> {
         let Some(validator) = self.by_type.get(event_type).or(self.default.as_ref()) else {
             return Err(vec![ErrorDetail::new(
@@ -100,10 +100,14 @@ impl SchemaRegistry {
             .iter_errors(payload)
             .take(MAX_ERRORS_PER_EVENT)
             .map(|error| {
+                let value = bounded(error.instance(), MAX_ECHO_BYTES);
                 ErrorDetail::new(
-                    format!("/payload{}", error.instance_path().as_str()),
+                    bounded(
+                        format_args!("/payload{}", error.instance_path().as_str()),
+                        MAX_MESSAGE_BYTES,
+                    ),
                     schema_code(error.kind()),
-                    error.to_string(),
+                    bounded(error.masked_with(value), MAX_MESSAGE_BYTES),
                 )
             })
             .collect())
@@ -196,6 +200,28 @@ mod tests {
         assert!(SchemaRegistry::from_schemas([("Bad-Name".to_string(), json!({}))]).is_err());
         assert!(SchemaRegistry::from_schemas([("a".to_string(), json!({"type": 12}))]).is_err());
         assert!(SchemaRegistry::load_dir(Path::new("/nonexistent")).is_err());
+    }
+
+    #[test]
+    fn messages_quote_a_bounded_part_of_the_value() {
+        let registry = shipped();
+        let currency = "e".repeat(1 << 20);
+        let errors = registry
+            .check(
+                "order_placed",
+                &json!({"order_id": "o1", "amount": 1, "currency": currency}),
+            )
+            .unwrap_err();
+        let message = &errors[0].message;
+        assert_eq!(errors[0].code, "schema.pattern");
+        assert!(message.starts_with("\"eee") && message.len() < 300, "{message}");
+        let errors = registry
+            .check(
+                "order_placed",
+                &json!({"order_id": "o1", "amount": -1, "currency": "EUR"}),
+            )
+            .unwrap_err();
+        assert_eq!(errors[0].message, "-1 is less than the minimum of 0");
     }
 
     #[test]

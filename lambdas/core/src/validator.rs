@@ -1,11 +1,13 @@
 //! The request-level contract: a body in, one outcome per event out.
 
-use crate::body::{self, BodyError, Candidate};
-use crate::envelope;
+use crate::body::{self, BodyError, BodyFormat, Candidate};
+use crate::envelope::{self, Envelope, Window};
+use crate::error::{codes, MAX_ERRORS_PER_EVENT, MAX_ERRORS_PER_REQUEST};
 use crate::schema::SchemaRegistry;
 use crate::{ErrorDetail, Limits};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use std::ops::Range;
 
 /// The parts of an HTTP request the contract looks at.
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +20,10 @@ pub struct RequestBody<'a> {
 /// What validation decided about one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Ready for Kinesis: `record` is the normalised event as compact JSON.
+    /// Ready for Kinesis: `record` is the event's JSON text with `occurred_at` canonical and
+    /// `event_id` filled in.
     Valid { event_id: String, record: Vec<u8> },
+    /// `event_id` is the client's, when it sent a valid one; `errors` is never empty.
     Rejected {
         event_id: Option<String>,
         errors: Vec<ErrorDetail>,
@@ -28,10 +32,60 @@ pub enum Outcome {
 }
 
 /// A rejected event as received, for the error bucket.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum RawEvent {
-    Json(Value),
+    /// JSON text, as sent minus insignificant whitespace (so it fits on one NDJSON line).
+    Json(Box<RawValue>),
+    /// Text that is not JSON (invalid UTF-8 replaced).
     Line(String),
+}
+
+impl PartialEq for RawEvent {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Json(a), Self::Json(b)) => a.get() == b.get(),
+            (Self::Line(a), Self::Line(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl RawEvent {
+    /// `text`, known to be JSON, kept as JSON.
+    fn json(text: &[u8]) -> Self {
+        let compact = minified(text);
+        match RawValue::from_string(compact) {
+            Ok(raw) => Self::Json(raw),
+            Err(_) => Self::line(text),
+        }
+    }
+
+    fn line(text: &[u8]) -> Self {
+        Self::Line(String::from_utf8_lossy(text).into_owned())
+    }
+}
+
+/// JSON text without whitespace outside strings (inside them, line breaks are escaped).
+fn minified(text: &[u8]) -> String {
+    let mut compact = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte.is_ascii_whitespace() {
+            continue;
+        }
+        compact.push(byte);
+    }
+    String::from_utf8(compact).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 impl Outcome {
@@ -39,6 +93,14 @@ impl Outcome {
         match self {
             Outcome::Valid { event_id, .. } => Some(event_id),
             Outcome::Rejected { event_id, .. } => event_id.as_deref(),
+        }
+    }
+
+    fn rejected(event_id: Option<&str>, errors: Vec<ErrorDetail>, raw: RawEvent) -> Self {
+        Outcome::Rejected {
+            event_id: event_id.map(str::to_owned),
+            errors,
+            raw,
         }
     }
 }
@@ -54,7 +116,8 @@ impl Validator {
     }
 
     /// Validates a whole request. `Err` refuses the body as a whole (4xx); `Ok` holds one
-    /// outcome per event, in request order. `now` is the validator's clock for the future-skew rule.
+    /// outcome per event, in request order, with errors capped (see [`cap_errors`]). `now` is
+    /// the validator's clock for the `occurred_at` window.
     pub fn validate_request(
         &self,
         request: RequestBody<'_>,
@@ -63,119 +126,153 @@ impl Validator {
         let format = body::body_format(request.content_type)?;
         let decoded = body::decode(request.body, request.content_encoding, &self.limits)?;
         let candidates = body::split(&decoded, format, &self.limits)?;
-        Ok(candidates
+        let window = Window::new(now, &self.limits);
+        let mut outcomes: Vec<Outcome> = candidates
             .into_iter()
-            .map(|candidate| self.validate_candidate(candidate, now))
-            .collect())
-    }
-
-    fn validate_candidate(&self, text: Candidate<'_>, now: DateTime<Utc>) -> Outcome {
-        match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(event)) => self.validate_event(event, text, now),
-            Ok(other) => Outcome::Rejected {
-                event_id: None,
-                errors: vec![ErrorDetail::new(
-                    "",
-                    "event.not_object",
-                    "an event must be a JSON object",
-                )],
-                raw: RawEvent::Json(other),
-            },
-            Err(error) => Outcome::Rejected {
-                event_id: None,
-                errors: vec![ErrorDetail::new(
-                    "",
-                    "event.malformed_json",
-                    format!("line is not valid JSON: {error}"),
-                )],
-                raw: RawEvent::Line(String::from_utf8_lossy(text).into_owned()),
-            },
+            .map(|candidate| self.validate_event(candidate, &window))
+            .collect();
+        // A JSON body that is one object is split unparsed: its event not being JSON is the body's.
+        if let (BodyFormat::Json, [Outcome::Rejected { errors, .. }]) = (format, &outcomes[..]) {
+            if errors[0].code == codes::EVENT_MALFORMED_JSON {
+                return Err(body::malformed_object(&errors[0].message));
+            }
         }
+        cap_errors(&mut outcomes);
+        Ok(outcomes)
     }
 
-    /// Validates one event object (parsed from `text`) and, when valid, builds its Kinesis record.
-    pub fn validate_event(&self, event: Map<String, Value>, text: &[u8], now: DateTime<Utc>) -> Outcome {
-        let checked =
-            envelope::check(&event, now, self.limits.max_future_skew_seconds).and_then(|envelope| {
-                self.schemas.check(envelope.event_type, &event["payload"])?;
-                Ok(envelope.event_id.map(str::to_owned))
-            });
-        let client_event_id = || event.get("event_id").and_then(Value::as_str).map(str::to_owned);
-        let (event_id, record) = match checked {
-            Ok(Some(client_event_id)) => {
-                let record = kinesis_record(text, &event, None);
-                (client_event_id, record)
+    /// Validates one event's JSON text and, when valid, builds its Kinesis record.
+    pub fn validate_event(&self, text: Candidate<'_>, window: &Window) -> Outcome {
+        let text = text.trim_ascii();
+        // Before any parsing: an event far past the limit must not cost a parse and a schema
+        // run (whose errors the validator collects in full). The record can only grow by the
+        // spliced occurred_at and event_id, so the text alone past the limit is already too large.
+        if text.len() > self.limits.max_event_bytes {
+            let event_id = envelope::client_event_id(text);
+            return Outcome::rejected(
+                event_id.as_deref(),
+                vec![self.too_large(text.len(), "JSON text")],
+                RawEvent::json(text),
+            );
+        }
+        let envelope = match Envelope::read(text) {
+            Ok(envelope) => envelope,
+            Err(unreadable) if unreadable.is_json => {
+                let event_id = envelope::client_event_id(text);
+                return Outcome::rejected(event_id.as_deref(), unreadable.errors, RawEvent::json(text));
             }
-            Ok(None) => {
-                let assigned = uuid::Uuid::now_v7().to_string();
-                let record = kinesis_record(text, &event, Some(&assigned));
-                (assigned, record)
-            }
-            Err(errors) => {
-                let event_id = client_event_id();
-                return Outcome::Rejected {
-                    event_id,
-                    errors,
-                    raw: RawEvent::Json(Value::Object(event)),
-                };
-            }
+            Err(unreadable) => return Outcome::rejected(None, unreadable.errors, RawEvent::line(text)),
         };
+        let client_id = envelope.client_event_id();
+        let checked = envelope
+            .check(window)
+            .and_then(|checked| self.schemas.check(checked.event_type, checked.payload));
+        if let Err(errors) = checked {
+            return Outcome::rejected(client_id, errors, RawEvent::json(text));
+        }
+        let (event_id, assigned) = match client_id {
+            Some(id) => (id.to_owned(), false),
+            None => (uuid::Uuid::now_v7().to_string(), true),
+        };
+        let record = kinesis_record(text, &envelope, assigned.then_some(event_id.as_str()));
         // Kinesis counts the partition key (the event_id) against its 1 MiB record limit too.
         let size = record.len() + event_id.len();
         if size > self.limits.max_event_bytes {
             // A rejected event is reported under the client's id only: an assigned one names nothing.
-            return Outcome::Rejected {
-                event_id: client_event_id(),
-                errors: vec![ErrorDetail::new(
-                    "",
-                    "event.too_large",
-                    format!(
-                        "the event is {size} bytes (JSON text plus event_id); the limit is {}",
-                        self.limits.max_event_bytes
-                    ),
-                )],
-                raw: RawEvent::Json(Value::Object(event)),
-            };
+            let error = self.too_large(size, "JSON text plus event_id");
+            return Outcome::rejected(client_id, vec![error], RawEvent::json(text));
         }
         Outcome::Valid { event_id, record }
     }
+
+    fn too_large(&self, size: usize, what: &str) -> ErrorDetail {
+        ErrorDetail::new(
+            "",
+            codes::EVENT_TOO_LARGE,
+            format!(
+                "the event is {size} bytes ({what}); the limit is {}",
+                self.limits.max_event_bytes
+            ),
+        )
+    }
 }
 
-/// The Kinesis record of a valid event. Usually the client's own JSON text, byte for byte (no
-/// re-serialisation: the transformer normalises each record anyway); with an assigned id, that
-/// text with `"event_id"` spliced in first. Only events carrying `null` envelope fields are
-/// re-serialised, so that those fields are dropped rather than loaded as JSON nulls.
-fn kinesis_record(text: &[u8], event: &Map<String, Value>, assigned_event_id: Option<&str>) -> Vec<u8> {
-    let text = text.trim_ascii();
-    let has_nulls = ["event_id", "source"]
+/// Bounds what one request's reasons can cost, in the reply and in the error bucket alike:
+/// at most [`MAX_ERRORS_PER_EVENT`] per event, and beyond the first reason of each rejected
+/// event, at most [`MAX_ERRORS_PER_REQUEST`] in all (in request order).
+pub fn cap_errors(outcomes: &mut [Outcome]) {
+    let rejected = outcomes
         .iter()
-        .any(|field| event.get(*field).is_some_and(Value::is_null));
-    match assigned_event_id {
-        None if !has_nulls => text.to_vec(),
-        // A valid event is a non-empty object, so its text is `{` followed by at least one member.
-        Some(event_id) if !has_nulls => {
-            let mut record = Vec::with_capacity(text.len() + event_id.len() + 16);
-            record.extend_from_slice(b"{\"event_id\":");
-            serde_json::to_writer(&mut record, event_id).expect("a string always serialises");
-            record.push(b',');
-            record.extend_from_slice(&text[1..]);
-            record
-        }
-        _ => {
-            let mut event = event.clone();
-            event.retain(|_, value| !value.is_null());
-            if let Some(event_id) = assigned_event_id {
-                event.insert("event_id".to_string(), Value::String(event_id.to_string()));
-            }
-            serde_json::to_vec(&event).expect("a JSON map always serialises")
+        .filter(|outcome| matches!(outcome, Outcome::Rejected { .. }))
+        .count();
+    let mut extra = MAX_ERRORS_PER_REQUEST.saturating_sub(rejected);
+    for outcome in outcomes {
+        if let Outcome::Rejected { errors, .. } = outcome {
+            let keep = 1 + (errors.len().min(MAX_ERRORS_PER_EVENT).saturating_sub(1)).min(extra);
+            extra -= keep - 1;
+            errors.truncate(keep);
         }
     }
+}
+
+/// The Kinesis record of a valid event: the client's own JSON text, byte for byte (never
+/// re-serialised, so numbers keep every digit), with at most two edits where needed:
+/// `occurred_at` replaced by its canonical form, and an assigned `event_id` in place of
+/// `"event_id": null` or, when there was none, spliced in first. `"source": null` stays: it
+/// loads as NULL, like an absent source.
+fn kinesis_record(text: &[u8], envelope: &Envelope<'_>, assigned_event_id: Option<&str>) -> Vec<u8> {
+    let occurred_at = &envelope
+        .occurred_at
+        .as_ref()
+        .expect("a checked envelope has occurred_at")
+        .text;
+    let canonical = envelope
+        .canonical_occurred_at()
+        .expect("a checked occurred_at parses");
+    let already_canonical =
+        occurred_at.json.len() == canonical.len() + 2 && occurred_at.json[1..].starts_with(&canonical);
+    // In-place edits (range of the value's JSON text, new string value), in text order.
+    let mut edits = [
+        (!already_canonical).then(|| (span(text, occurred_at.json), canonical.as_str())),
+        assigned_event_id
+            .filter(|_| envelope.event_id.json == "null")
+            .map(|id| (span(text, envelope.event_id.json), id)),
+    ];
+    edits.sort_by_key(|edit| edit.as_ref().map(|(range, _)| range.start));
+
+    let mut record = Vec::with_capacity(text.len() + 64);
+    let mut copied = 0;
+    if let (Some(id), "") = (assigned_event_id, envelope.event_id.json) {
+        // A valid event is a non-empty object: `{` then at least one member.
+        record.extend_from_slice(b"{\"event_id\":\"");
+        record.extend_from_slice(id.as_bytes());
+        record.extend_from_slice(b"\",");
+        copied = 1;
+    }
+    for (range, value) in edits.into_iter().flatten() {
+        record.extend_from_slice(&text[copied..range.start]);
+        record.push(b'"');
+        record.extend_from_slice(value.as_bytes());
+        record.push(b'"');
+        copied = range.end;
+    }
+    record.extend_from_slice(&text[copied..]);
+    record
+}
+
+/// Where `part`, a slice of `text` (serde_json borrows raw values from its input), sits in it.
+fn span(text: &[u8], part: &str) -> Range<usize> {
+    let start = (part.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)
+        .filter(|start| start + part.len() <= text.len())
+        .expect("a raw value borrowed from the event's text");
+    start..start + part.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn validator() -> Validator {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
@@ -194,6 +291,13 @@ mod tests {
         }
     }
 
+    fn record_of(outcome: &Outcome) -> &[u8] {
+        match outcome {
+            Outcome::Valid { record, .. } => record,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_mixed_batch_keeps_order_and_assigns_ids() {
         let body = json!([
@@ -205,19 +309,14 @@ mod tests {
         let body = serde_json::to_vec(&body).unwrap();
         let outcomes = validator().validate_request(json_body(&body), now()).unwrap();
         assert_eq!(outcomes.len(), 4);
-        let Outcome::Valid { event_id, record } = &outcomes[0] else {
-            panic!("{:?}", outcomes[0])
-        };
-        assert_eq!(event_id, "p-1");
-        let record: Value = serde_json::from_slice(record).unwrap();
+        assert_eq!(outcomes[0].event_id(), Some("p-1"));
+        let record: Value = serde_json::from_slice(record_of(&outcomes[0])).unwrap();
         assert_eq!(record["payload"]["url"], "https://a");
-        let Outcome::Valid { event_id, record } = &outcomes[1] else {
-            panic!("{:?}", outcomes[1])
-        };
+        let event_id = outcomes[1].event_id().unwrap();
         assert_eq!(uuid::Uuid::parse_str(event_id).unwrap().get_version_num(), 7);
-        let record: Value = serde_json::from_slice(record).unwrap();
-        assert_eq!(record["event_id"], event_id.as_str());
-        assert!(record.get("source").is_none());
+        let record: Value = serde_json::from_slice(record_of(&outcomes[1])).unwrap();
+        assert_eq!(record["event_id"], event_id);
+        assert!(record["source"].is_null(), "loads as NULL, like an absent source");
         let Outcome::Rejected { event_id, errors, .. } = &outcomes[2] else {
             panic!()
         };
@@ -233,7 +332,7 @@ mod tests {
             panic!()
         };
         assert_eq!(errors[0].code, "event.not_object");
-        assert_eq!(raw, "not an object");
+        assert_eq!(raw.get(), "\"not an object\"");
     }
 
     #[test]
@@ -261,30 +360,57 @@ mod tests {
     }
 
     #[test]
-    fn records_are_the_clients_text_with_an_assigned_id_spliced_in() {
-        let body = br#"[ {"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T09:00:00Z", "payload": {"url": "x", "n": 1.50}} ,
-                         {"event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"y"}} ]"#;
+    fn records_are_the_clients_text_with_the_canonical_time_and_an_assigned_id_spliced_in() {
+        let body = br#"[ {"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T10:00:00+01:00", "payload": {"url": "x", "n": 1.50, "big": 12345678901234567890.123456789}} ,
+                         {"event_type":"page_view","occurred_at":"2026-11-26T09:00:00.000000Z","payload":{"url":"y"}},
+                         {"event_id" : null, "event_type":"page_view","occurred_at":"2026-11-26t09:00:00.1234567z","payload":{"url":"z"}} ]"#;
         let outcomes = validator().validate_request(json_body(body), now()).unwrap();
-        let Outcome::Valid { record, .. } = &outcomes[0] else {
-            panic!("{:?}", outcomes[0])
-        };
         assert_eq!(
-            record.as_slice(),
-            br#"{"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T09:00:00Z", "payload": {"url": "x", "n": 1.50}}"#,
-            "verbatim, number formatting included"
+            record_of(&outcomes[0]),
+            br#"{"event_id": "keep-1", "event_type": "page_view", "occurred_at": "2026-11-26T09:00:00.000000Z", "payload": {"url": "x", "n": 1.50, "big": 12345678901234567890.123456789}}"#,
+            "verbatim but for occurred_at, number formatting included"
         );
-        let Outcome::Valid { event_id, record } = &outcomes[1] else {
-            panic!("{:?}", outcomes[1])
+        let event_id = outcomes[1].event_id().unwrap();
+        assert_eq!(
+            record_of(&outcomes[1]),
+            format!(r#"{{"event_id":"{event_id}","event_type":"page_view","occurred_at":"2026-11-26T09:00:00.000000Z","payload":{{"url":"y"}}}}"#).as_bytes(),
+            "already canonical: only the id is added"
+        );
+        let event_id = outcomes[2].event_id().unwrap();
+        assert_eq!(
+            record_of(&outcomes[2]),
+            format!(r#"{{"event_id" : "{event_id}", "event_type":"page_view","occurred_at":"2026-11-26T09:00:00.123456Z","payload":{{"url":"z"}}}}"#).as_bytes(),
+            "the id takes the place of null"
+        );
+    }
+
+    #[test]
+    fn an_event_past_the_size_limit_is_refused_before_it_is_parsed_or_checked() {
+        // Checked first, the schema would report `url`'s type: the size must win, unparsed.
+        let small = Validator {
+            limits: Limits {
+                max_event_bytes: 200,
+                ..Limits::default()
+            },
+            ..validator()
         };
-        let parsed: Value = serde_json::from_slice(record).unwrap();
-        assert_eq!(parsed["event_id"], event_id.as_str());
-        assert_eq!(parsed["payload"]["url"], "y");
-        assert!(record.starts_with(b"{\"event_id\":\""));
+        let padding = "p".repeat(200);
+        let body = format!(
+            r#"{{"event_id":"big-1","event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{{"url":5,"pad":"{padding}"}}}}"#
+        );
+        let outcomes = small.validate_request(json_body(body.as_bytes()), now()).unwrap();
+        assert!(
+            matches!(&outcomes[0],
+            Outcome::Rejected { event_id: Some(id), errors, .. }
+                if id == "big-1" && errors.len() == 1 && errors[0].code == "event.too_large"),
+            "{:?}",
+            outcomes[0]
+        );
     }
 
     #[test]
     fn the_partition_key_counts_towards_the_size_limit() {
-        let text = br#"{"event_id":"abcdefghij","event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"x"}}"#;
+        let text = br#"{"event_id":"abcdefghij","event_type":"page_view","occurred_at":"2026-11-26T09:00:00.000000Z","payload":{"url":"x"}}"#;
         let exact = Validator {
             limits: Limits {
                 max_event_bytes: text.len() + 10,
@@ -321,6 +447,54 @@ mod tests {
         assert!(matches!(&outcomes[0], Outcome::Valid { .. }));
         assert!(
             matches!(&outcomes[1], Outcome::Rejected { raw: RawEvent::Line(line), .. } if line == "{oops")
+        );
+    }
+
+    #[test]
+    fn rejected_events_are_kept_as_sent_on_one_line_under_a_valid_id_only() {
+        let body = b"[{\n  \"event_id\": \"r-1\",\n  \"event_type\": \"Bad\",\n  \"occurred_at\": \"2026-11-26T09:00:00Z\",\n  \"payload\": {\"s\": \"a b\\n\", \"n\": 1.50}\n},\n{\"event_id\": \"\", \"event_type\": \"page_view\", \"extra\": 1}]";
+        let outcomes = validator().validate_request(json_body(body), now()).unwrap();
+        let Outcome::Rejected {
+            event_id,
+            raw: RawEvent::Json(raw),
+            ..
+        } = &outcomes[0]
+        else {
+            panic!("{:?}", outcomes[0])
+        };
+        assert_eq!(event_id.as_deref(), Some("r-1"));
+        assert_eq!(
+            raw.get(),
+            r#"{"event_id":"r-1","event_type":"Bad","occurred_at":"2026-11-26T09:00:00Z","payload":{"s":"a b\n","n":1.50}}"#
+        );
+        assert_eq!(outcomes[1].event_id(), None, "an empty id is not an id");
+    }
+
+    #[test]
+    fn errors_are_capped_per_event_and_per_request() {
+        let rejected = |errors: usize| Outcome::Rejected {
+            event_id: None,
+            errors: vec![ErrorDetail::new("", "x", ""); errors],
+            raw: RawEvent::Line(String::new()),
+        };
+        let mut outcomes: Vec<Outcome> = (0..100).map(|_| rejected(30)).collect();
+        cap_errors(&mut outcomes);
+        let kept: Vec<usize> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Outcome::Rejected { errors, .. } => errors.len(),
+                Outcome::Valid { .. } => 0,
+            })
+            .collect();
+        assert!(
+            kept.iter().all(|&n| (1..=MAX_ERRORS_PER_EVENT).contains(&n)),
+            "{kept:?}"
+        );
+        assert_eq!(kept.iter().sum::<usize>(), MAX_ERRORS_PER_REQUEST);
+        assert_eq!(
+            (kept[0], kept[99]),
+            (MAX_ERRORS_PER_EVENT, 1),
+            "the first reason always stays"
         );
     }
 }

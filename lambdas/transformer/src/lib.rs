@@ -1,47 +1,123 @@
 //! The Firehose transformer Lambda: every Kinesis record becomes one NDJSON line with `_ingest`
 //! metadata and `event_type`/`dt` partition keys; anything else is `ProcessingFailed`, never
 //! dropped, so Firehose keeps it under `processing-failed/`.
+//!
+//! The response never exceeds Lambda's response limit: its exact serialised size (base64 data,
+//! record ids, results, partition keys and all the JSON around them) is budgeted record by
+//! record, and records that would not fit are `ProcessingFailed` too (Firehose keeps the
+//! originals), rather than the whole invocation failing. `config/pipeline.json`'s
+//! `processor_buffer_size_mib` is chosen so that this does not happen: see the
+//! `worst_case_batches_fit` test and `docs/decisions.md`.
 
 use aws_lambda_events::firehose::{
     KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseResponse, KinesisFirehoseResponseRecord,
 };
-use rtstream_core::firehose::{transform, Provenance};
+use rtstream_core::firehose::{transform, Provenance, RecordError, Transformed};
+use serde::Serialize;
 use std::collections::HashMap;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
+
+include!(concat!(env!("OUT_DIR"), "/schema_event_types.rs"));
 
 pub const OK: &str = "Ok";
 pub const PROCESSING_FAILED: &str = "ProcessingFailed";
-/// Lambda's synchronous response limit is 6 MB; base64 and JSON framing come on top of the data,
-/// so records past this much data are failed (and kept by Firehose) rather than the whole batch.
-pub const RESPONSE_DATA_BUDGET: usize = 4 * 1024 * 1024;
+/// Lambda's limit on a synchronous invocation's response, in bytes (the figure Lambda's
+/// "Response payload size exceeded maximum allowed payload size" error names).
+pub const LAMBDA_RESPONSE_LIMIT_BYTES: usize = 6_291_556;
+/// Firehose's default quota of active partitions per delivery stream; past it, records go to
+/// the error prefix as `activePartitionExceeded`.
+pub const FIREHOSE_ACTIVE_PARTITIONS: usize = 500;
+/// Event types with a partition of their own. Each can be active for two dates at once (around
+/// midnight UTC), `_default` is one more, and the error prefix needs a few: 2 × (200 + 1) plus
+/// those stays below 500. More schema files need a quota increase first, then a larger bound.
+pub const MAX_SCHEMA_PARTITIONS: usize = 200;
+
+const _: () = assert!(
+    SCHEMA_EVENT_TYPES.len() <= MAX_SCHEMA_PARTITIONS,
+    "more schema files than MAX_SCHEMA_PARTITIONS: Firehose could exceed its active partitions"
+);
+const _: () = assert!(2 * (MAX_SCHEMA_PARTITIONS + 1) < FIREHOSE_ACTIVE_PARTITIONS);
+
+/// Why a record was returned `ProcessingFailed`.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordFailure {
+    #[error(transparent)]
+    NotAnEvent(#[from] RecordError),
+    #[error("the response has {left} bytes of its budget left and this record needs {needed}")]
+    OverBudget { needed: usize, left: usize },
+}
 
 pub fn handle(event: KinesisFirehoseEvent) -> KinesisFirehoseResponse {
-    let mut budget = RESPONSE_DATA_BUDGET;
-    let mut failures = 0usize;
-    let records = event
+    handle_within(event, LAMBDA_RESPONSE_LIMIT_BYTES)
+}
+
+/// [`handle`] with a response budget of `limit` bytes.
+pub fn handle_within(event: KinesisFirehoseEvent, limit: usize) -> KinesisFirehoseResponse {
+    let outcomes: Vec<(KinesisFirehoseResponseRecord, Result<Transformed, RecordError>)> = event
         .records
         .into_iter()
         .map(|record| {
-            let response = transform_record(record, &mut budget);
-            if response.result.as_deref() != Some(OK) {
-                failures += 1;
-            }
-            response
+            let outcome = transform(&record.data.0, &provenance(&record), SCHEMA_EVENT_TYPES);
+            (failed(record.record_id), outcome)
         })
-        .collect::<Vec<_>>();
+        .collect();
+
+    // Every record needs an answer, so the floor is the response with all of them failed (which
+    // is smaller than the request Firehose could send); each `Ok` adds what it costs over that.
+    let mut response = KinesisFirehoseResponse::default();
+    response.records = outcomes.iter().map(|(failed, _)| failed.clone()).collect();
+    let mut used = serialized_len(&response);
+    let mut over_budget = 0usize;
+    let mut not_events = 0usize;
+    for (answer, (failed, outcome)) in response.records.iter_mut().zip(outcomes) {
+        match outcome {
+            Ok(transformed) => {
+                let ok = succeeded(failed.record_id.clone(), transformed);
+                let needed = serialized_len(&ok) - serialized_len(&failed);
+                if used + needed <= limit {
+                    used += needed;
+                    *answer = ok;
+                    continue;
+                }
+                over_budget += 1;
+                if over_budget == 1 {
+                    let failure = RecordFailure::OverBudget {
+                        needed,
+                        left: limit.saturating_sub(used),
+                    };
+                    warn!(record_id = ?failed.record_id, reason = %failure, "first record past the response budget");
+                }
+            }
+            Err(reason) => {
+                not_events += 1;
+                let failure = RecordFailure::from(reason);
+                warn!(record_id = ?failed.record_id, reason = %failure, "record failed processing");
+            }
+        }
+        // A failed answer carries no data: Firehose keeps the original record (as `rawData`)
+        // under the error output prefix whatever we return.
+    }
+    if over_budget > 0 {
+        error!(
+            over_budget,
+            response_bytes = used,
+            "records past the response budget were returned ProcessingFailed: they are under the \
+             error output prefix and must be replayed (lower processor_buffer_size_mib)"
+        );
+    }
     info!(
-        records = records.len(),
-        processing_failed = failures,
+        records = response.records.len(),
+        processing_failed = over_budget + not_events,
+        over_budget,
+        response_bytes = used,
         "batch transformed"
     );
-    let mut response = KinesisFirehoseResponse::default();
-    response.records = records;
     response
 }
 
-fn transform_record(record: KinesisFirehoseEventRecord, budget: &mut usize) -> KinesisFirehoseResponseRecord {
+fn provenance(record: &KinesisFirehoseEventRecord) -> Provenance<'_> {
     let kinesis = record.kinesis_firehose_record_metadata.as_ref();
-    let provenance = Provenance {
+    Provenance {
         firehose_record_id: record.record_id.as_deref(),
         arrived_at: kinesis
             .map(|metadata| metadata.approximate_arrival_timestamp.0)
@@ -49,33 +125,72 @@ fn transform_record(record: KinesisFirehoseEventRecord, budget: &mut usize) -> K
         kinesis_sequence_number: kinesis.and_then(|metadata| metadata.sequence_number.as_deref()),
         kinesis_shard_id: kinesis.and_then(|metadata| metadata.shard_id.as_deref()),
         kinesis_partition_key: kinesis.and_then(|metadata| metadata.partition_key.as_deref()),
-    };
-    let mut response = KinesisFirehoseResponseRecord::default();
-    response.record_id = record.record_id.clone();
-    let outcome = transform(&record.data.0, &provenance).and_then(|transformed| {
-        match budget.checked_sub(transformed.line.len()) {
-            Some(left) => {
-                *budget = left;
-                Ok(transformed)
-            }
-            None => Err("the invocation's response budget is used up".to_string()),
+    }
+}
+
+fn failed(record_id: Option<String>) -> KinesisFirehoseResponseRecord {
+    let mut answer = KinesisFirehoseResponseRecord::default();
+    answer.record_id = record_id;
+    answer.result = Some(PROCESSING_FAILED.to_string());
+    answer
+}
+
+fn succeeded(record_id: Option<String>, transformed: Transformed) -> KinesisFirehoseResponseRecord {
+    let mut answer = KinesisFirehoseResponseRecord::default();
+    answer.record_id = record_id;
+    answer.result = Some(OK.to_string());
+    answer.data.0 = transformed.line;
+    answer.metadata.partition_keys = HashMap::from([
+        ("event_type".to_string(), transformed.event_type),
+        ("dt".to_string(), transformed.dt),
+    ]);
+    answer
+}
+
+/// The length of `value` serialised by serde_json, as the runtime serialises the response,
+/// without keeping the bytes.
+pub fn serialized_len<T: Serialize>(value: &T) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
         }
-    });
-    match outcome {
-        Ok(transformed) => {
-            response.result = Some(OK.to_string());
-            response.data.0 = transformed.line;
-            response.metadata.partition_keys = HashMap::from([
-                ("event_type".to_string(), transformed.event_type),
-                ("dt".to_string(), transformed.dt),
-            ]);
-        }
-        Err(reason) => {
-            warn!(record_id = ?record.record_id, reason, "record failed processing");
-            response.result = Some(PROCESSING_FAILED.to_string());
-            // Firehose keeps the original record (as `rawData`) under the processing-failed
-            // prefix whatever we return, so returning nothing keeps the response small.
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    response
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).expect("a Firehose response always serialises");
+    counter.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_types_are_the_shipped_schema_files_sorted() {
+        assert!(SCHEMA_EVENT_TYPES.contains(&"page_view") && SCHEMA_EVENT_TYPES.contains(&"order_placed"));
+        assert!(SCHEMA_EVENT_TYPES.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(!SCHEMA_EVENT_TYPES.iter().any(|name| name.starts_with('_')));
+    }
+
+    #[test]
+    fn serialized_len_is_the_serialised_length() {
+        let mut record = failed(Some("4962\"\\\u{1}".to_string()));
+        assert_eq!(
+            serialized_len(&record),
+            serde_json::to_vec(&record).unwrap().len()
+        );
+        record.data.0 = vec![0xff; 1000];
+        record
+            .metadata
+            .partition_keys
+            .insert("dt".into(), "2026-11-26".into());
+        assert_eq!(
+            serialized_len(&record),
+            serde_json::to_vec(&record).unwrap().len()
+        );
+    }
 }

@@ -1,13 +1,57 @@
-//! The transformer on a real Firehose (Kinesis source) invocation payload.
+//! The transformer on Firehose (Kinesis source) invocation payloads: lines, partition keys and
+//! the response budget.
 
-use aws_lambda_events::firehose::KinesisFirehoseEvent;
+use aws_lambda_events::encodings::MillisecondTimestamp;
+use aws_lambda_events::firehose::{
+    KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseRecordMetadata, KinesisFirehoseResponse,
+};
+use proptest::prelude::*;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::Path;
-use transformer::{handle, OK, PROCESSING_FAILED};
+use transformer::{handle, handle_within, LAMBDA_RESPONSE_LIMIT_BYTES, OK, PROCESSING_FAILED};
 
 fn fixture() -> KinesisFirehoseEvent {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/firehose-kinesis-source.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn pipeline() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/pipeline.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A Kinesis-sourced record as Firehose sends it: ids as long as real ones (a 56-digit sequence
+/// number; the record id is that plus a 6-digit subsequence).
+fn record(n: usize, data: Vec<u8>) -> KinesisFirehoseEventRecord {
+    let sequence_number = format!("4962{n:052}");
+    let mut metadata = KinesisFirehoseRecordMetadata::default();
+    metadata.shard_id = Some("shardId-000000000000".to_string());
+    metadata.partition_key = Some("e".to_string());
+    metadata.sequence_number = Some(sequence_number.clone());
+    metadata.approximate_arrival_timestamp =
+        MillisecondTimestamp("2026-11-26T10:00:01.123Z".parse().unwrap());
+    let mut record = KinesisFirehoseEventRecord::default();
+    record.record_id = Some(format!("{sequence_number}000000"));
+    record.approximate_arrival_timestamp = metadata.approximate_arrival_timestamp.clone();
+    record.data.0 = data;
+    record.kinesis_firehose_record_metadata = Some(metadata);
+    record
+}
+
+fn event(records: Vec<KinesisFirehoseEventRecord>) -> KinesisFirehoseEvent {
+    let mut event = fixture();
+    event.records = records;
+    event
+}
+
+fn results(response: &KinesisFirehoseResponse) -> (usize, usize) {
+    let ok = response
+        .records
+        .iter()
+        .filter(|r| r.result.as_deref() == Some(OK))
+        .count();
+    (ok, response.records.len() - ok)
 }
 
 #[test]
@@ -41,7 +85,7 @@ fn events_become_partitioned_ndjson_and_garbage_fails_processing() {
     let second = &response.records[1];
     assert_eq!(
         second.metadata.partition_keys["dt"], "2026-11-26",
-        "23:30 at -02:00 is the next UTC day"
+        "the arrival date, not occurred_at's (2026-11-26T01:30Z)"
     );
 
     let third = &response.records[2];
@@ -55,32 +99,189 @@ fn events_become_partitioned_ndjson_and_garbage_fails_processing() {
 }
 
 #[test]
-fn the_response_stays_under_the_lambda_limit() {
-    let mut event = fixture();
-    let template = event.records[0].clone();
-    let padding = "x".repeat(200_000);
-    event.records = (0..40)
-        .map(|i| {
-            let mut record = template.clone();
-            record.record_id = Some(format!("r{i}"));
-            record.data.0 = serde_json::to_vec(&serde_json::json!({
-                "event_id": format!("e{i}"), "event_type": "page_view", "occurred_at": "2026-11-26T09:59:00Z",
-                "payload": {"url": padding}
-            }))
-            .unwrap();
-            record
-        })
+fn numbers_arrive_with_their_exact_text() {
+    let data = br#"{"event_id":"n-1","event_type":"order_placed","occurred_at":"2026-11-26T10:00:00Z","payload":{"order_id":"17","amount":12345678901234567890.123456789,"currency":"EUR"}}"#;
+
+    let response = handle(event(vec![record(1, data.to_vec())]));
+
+    let line = std::str::from_utf8(&response.records[0].data.0).unwrap();
+    assert!(
+        line.contains(r#""amount":12345678901234567890.123456789,"#),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_partition_keys_are_the_ones_the_configured_prefix_uses() {
+    let template = pipeline()["firehose"]["events_prefix_template"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let used: BTreeSet<&str> = template
+        .split("!{partitionKeyFromLambda:")
+        .skip(1)
+        .map(|rest| rest.split('}').next().unwrap())
         .collect();
 
-    let response = handle(event);
+    let response = handle(fixture());
 
-    let serialized = serde_json::to_vec(&response).unwrap();
-    assert!(serialized.len() < 6_000_000, "{} bytes", serialized.len());
-    let ok = response
+    let returned: BTreeSet<&str> = response.records[0]
+        .metadata
+        .partition_keys
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(used, returned, "{template}");
+    // Nothing else in the prefix may vary per record: only Firehose's own timestamp could.
+    assert!(!template.contains("partitionKeyFromQuery"), "{template}");
+}
+
+/// The smallest record the transformer answers `Ok` (one-letter id and type, no payload), whose
+/// answer is mostly record ids, `_ingest` and framing: about ten times its size.
+fn tiny(n: usize) -> Vec<u8> {
+    format!(
+        r#"{{"event_id":"{}","event_type":"a","occurred_at":"2026-11-26T10:00:00Z"}}"#,
+        n % 10
+    )
+    .into_bytes()
+}
+
+/// A record of exactly `size` bytes whose line's length is 1 more than a multiple of 3, the
+/// worst case for base64 padding.
+fn padded(size: usize) -> Vec<u8> {
+    let head = br#"{"event_id":"e","event_type":"page_view","occurred_at":"2026-11-26T10:00:00Z","payload":{"url":""#;
+    let mut data = head.to_vec();
+    data.resize(size - 3, b'x');
+    data.extend_from_slice(b"\"}}");
+    data
+}
+
+/// Batches of `batch_bytes` of record data, the mixes that make the answer largest.
+fn worst_case_batches(batch_bytes: usize) -> Vec<(&'static str, Vec<KinesisFirehoseEventRecord>)> {
+    let fill = |make: &dyn Fn(usize) -> Vec<u8>| {
+        let mut records = Vec::new();
+        let mut size = 0;
+        loop {
+            let data = make(records.len());
+            if size + data.len() > batch_bytes {
+                break records;
+            }
+            size += data.len();
+            records.push(record(records.len(), data));
+        }
+    };
+    // The line is the record plus a fixed-size `_ingest`: find a record size whose line leaves
+    // one byte over a multiple of 3 (two bytes of base64 padding for one byte of data).
+    let small = (200..)
+        .map(padded)
+        .find(|data| transformer_line_len(data) % 3 == 1)
+        .unwrap();
+    let mut tiny_then_big = fill(&tiny);
+    // Firehose's buffer size is a hint: allow one record of the largest kind past it.
+    tiny_then_big.push(record(tiny_then_big.len(), padded(1 << 20)));
+    vec![
+        ("tiny records", fill(&tiny)),
+        ("small records, worst base64 padding", fill(&|_| small.clone())),
+        (
+            "the largest records that fit",
+            fill(&|_| padded(batch_bytes.min(1 << 20))),
+        ),
+        ("tiny records and one 1 MiB record past the hint", tiny_then_big),
+    ]
+}
+
+fn transformer_line_len(data: &[u8]) -> usize {
+    handle(event(vec![record(0, data.to_vec())])).records[0]
+        .data
+        .0
+        .len()
+}
+
+#[test]
+fn worst_case_batches_fit_at_the_configured_processor_buffer_size() {
+    let mib = pipeline()["firehose"]["processor_buffer_size_mib"]
+        .as_f64()
+        .unwrap();
+    let batch_bytes = (mib * (1 << 20) as f64) as usize;
+
+    for (mix, records) in worst_case_batches(batch_bytes) {
+        let count = records.len();
+        let response = handle(event(records));
+
+        let size = serde_json::to_vec(&response).unwrap().len();
+        assert!(
+            size <= LAMBDA_RESPONSE_LIMIT_BYTES,
+            "{mix}: {size} bytes for {count} records"
+        );
+        assert_eq!(
+            results(&response),
+            (count, 0),
+            "{mix}: every record fits in the answer ({size} bytes)"
+        );
+        eprintln!("{mix}: {count} records, {size} bytes");
+    }
+}
+
+/// Lambda's limit on a synchronous invocation's request, which bounds what Firehose can send.
+const LAMBDA_REQUEST_LIMIT_BYTES: usize = 6_291_456;
+
+#[test]
+fn records_past_the_response_budget_fail_processing_and_the_rest_fit() {
+    // The largest invocation Firehose could send, in the costliest records to answer.
+    let per_record = serde_json::to_vec(&record(0, tiny(0))).unwrap().len() + 1;
+    let count = (LAMBDA_REQUEST_LIMIT_BYTES - 1024) / per_record;
+    let records: Vec<_> = (0..count).map(|n| record(n, tiny(n))).collect();
+    assert!(serde_json::to_vec(&event(records.clone())).unwrap().len() <= LAMBDA_REQUEST_LIMIT_BYTES);
+
+    let response = handle(event(records));
+
+    let size = serde_json::to_vec(&response).unwrap().len();
+    assert!(size <= LAMBDA_RESPONSE_LIMIT_BYTES, "{size}");
+    let (ok, failed) = results(&response);
+    assert!(ok > 0 && failed > 0, "{ok} ok, {failed} failed");
+    let one_more = serde_json::to_vec(&response.records[0]).unwrap().len();
+    assert!(
+        size + one_more > LAMBDA_RESPONSE_LIMIT_BYTES,
+        "the budget is used, not wasted: {size}"
+    );
+    let first_failure = response
         .records
         .iter()
-        .filter(|r| r.result.as_deref() == Some(OK))
-        .count();
-    assert!(ok > 0 && ok < 40, "{ok} fit");
-    assert!(response.records[39].result.as_deref() == Some(PROCESSING_FAILED));
+        .position(|r| r.result.as_deref() == Some(PROCESSING_FAILED))
+        .unwrap();
+    assert!(
+        response.records[first_failure..]
+            .iter()
+            .all(|r| r.result.as_deref() == Some(PROCESSING_FAILED) && r.data.0.is_empty()),
+        "with equal records, the ones past the budget fail"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_answer_never_exceeds_its_budget(
+        sizes in prop::collection::vec(prop_oneof![Just(0usize), 1usize..400, 400usize..20_000], 1..200),
+        limit in 2_000usize..400_000,
+    ) {
+        let records: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(n, &size)| record(n, match size { 0 => b"not an event".to_vec(), s if s < 200 => tiny(n), s => padded(s) }))
+            .collect();
+        let count = records.len();
+        let floor = handle_within(event(records.clone()), 0);
+        let floor_size = serde_json::to_vec(&floor).unwrap().len();
+        prop_assert_eq!(results(&floor), (0, count));
+
+        let response = handle_within(event(records), limit);
+
+        let size = serde_json::to_vec(&response).unwrap().len();
+        prop_assert!(size <= limit.max(floor_size), "{} > {}", size, limit);
+        prop_assert_eq!(response.records.len(), count);
+        for (answer, n) in response.records.iter().zip(0..) {
+            prop_assert_eq!(answer.record_id.clone(), record(n, vec![]).record_id);
+        }
+    }
 }

@@ -18,7 +18,7 @@ use rtstream_core::validator::{Outcome, RequestBody};
 use rtstream_core::{Limits, Validator, PIPELINE};
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 use tracing::{error, info};
 
 pub struct App {
@@ -174,9 +174,7 @@ impl App {
         deadline: Instant,
     ) -> Result<(), Reply> {
         let key = response::error_object_key(self.errors.prefix(), received_at, request_id);
-        let stored = timeout_at(deadline, self.errors.put(&key, ndjson))
-            .await
-            .unwrap_or_else(|_| Err("the put deadline passed".to_string()));
+        let stored = self.errors.put(&key, ndjson, deadline).await;
         stored.map_err(|cause| {
             error!(request_id, key, error = %cause, "could not store rejections");
             response::server_error_reply(

@@ -1,11 +1,27 @@
-//! The error bucket: one NDJSON object per request that had rejections.
+//! The error bucket: one NDJSON object per request that had rejections. Throttling (`SlowDown`),
+//! 5xx and timeouts are retried with backoff until the put deadline; a refusal another try
+//! would get again (AccessDenied, NoSuchBucket, a disabled KMS key) fails at once.
 
+use crate::aws_error::AwsFailure;
 use aws_sdk_s3::primitives::ByteStream;
+use rtstream_core::kinesis::Backoff;
+use tokio::time::{sleep, timeout_at, Instant};
+use tracing::warn;
+
+/// Why rejections could not be kept.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ErrorStoreError {
+    #[error("S3 refused the error record and retrying cannot help: {0}")]
+    Permanent(AwsFailure),
+    #[error("the put deadline passed before the error record was stored (last failure: {})", last.as_ref().map_or_else(|| "none, the call was still running".to_string(), ToString::to_string))]
+    Deadline { last: Option<AwsFailure> },
+}
 
 pub struct ErrorStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    backoff: Backoff,
 }
 
 impl ErrorStore {
@@ -14,15 +30,44 @@ impl ErrorStore {
             client,
             bucket,
             prefix,
+            backoff: Backoff::default(),
         }
+    }
+
+    /// The same store, waiting `backoff` between attempts.
+    pub fn with_backoff(self, backoff: Backoff) -> Self {
+        Self { backoff, ..self }
     }
 
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
-    /// Stores `ndjson` under `key`; the error says why it could not be kept.
-    pub async fn put(&self, key: &str, ndjson: Vec<u8>) -> Result<(), String> {
+    /// Stores `ndjson` under `key`, retrying until `deadline` while retrying can help.
+    pub async fn put(&self, key: &str, ndjson: Vec<u8>, deadline: Instant) -> Result<(), ErrorStoreError> {
+        let mut rng = fastrand::Rng::new();
+        let mut last = None;
+        for attempt in 0.. {
+            let failure = match timeout_at(deadline, self.put_once(key, ndjson.clone())).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(failure)) if !failure.is_retryable() => {
+                    return Err(ErrorStoreError::Permanent(failure))
+                }
+                Ok(Err(failure)) => failure,
+                Err(_) => return Err(ErrorStoreError::Deadline { last }),
+            };
+            warn!(attempt, key, error = %failure, "PutObject failed; retrying");
+            last = Some(failure);
+            let delay = self.backoff.delay(attempt, &mut rng);
+            if Instant::now() + delay >= deadline {
+                break;
+            }
+            sleep(delay).await;
+        }
+        Err(ErrorStoreError::Deadline { last })
+    }
+
+    async fn put_once(&self, key: &str, ndjson: Vec<u8>) -> Result<(), AwsFailure> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -32,6 +77,6 @@ impl ErrorStore {
             .send()
             .await
             .map(drop)
-            .map_err(|error| aws_sdk_s3::error::DisplayErrorContext(error).to_string())
+            .map_err(AwsFailure::from_sdk)
     }
 }

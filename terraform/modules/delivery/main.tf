@@ -16,6 +16,8 @@ module "transformer" {
   kms_key_arn          = var.kms_key_arn
   log_retention_days   = var.log_retention_days
   # Firehose invokes it and receives the records back: it needs nothing beyond its logs.
+
+  iam_permissions_boundary_arn = var.iam_permissions_boundary_arn
 }
 
 resource "aws_cloudwatch_log_group" "firehose" {
@@ -49,8 +51,9 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "firehose" {
-  name               = "${var.name}-firehose"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${var.name}-firehose"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.iam_permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "firehose" {

@@ -19,12 +19,21 @@ variable "bucket_arn" {
 }
 
 variable "prefix" {
-  description = "S3 prefix of delivered objects, with dynamic partitioning expressions (config/pipeline.json firehose.events_prefix_template)."
+  description = "S3 prefix of delivered objects, with dynamic partitioning expressions (config/pipeline.json firehose.events_prefix_template). Only the transformer's keys, which are bounded by design: event_type (a schema file's name or _default) and dt (the arrival date)."
   type        = string
 
   validation {
     condition     = strcontains(var.prefix, "!{partitionKeyFromLambda:")
     error_message = "prefix must partition by the keys the transformer returns (!{partitionKeyFromLambda:...})."
+  }
+
+  # A partition per client-chosen value would let one request exceed Firehose's 500 active
+  # partitions (activePartitionExceeded), diverting every client's records to the error prefix.
+  validation {
+    condition = !strcontains(var.prefix, "!{partitionKeyFromQuery:") && alltrue([
+      for key in regexall("!\\{partitionKeyFromLambda:([^}]*)\\}", var.prefix) : contains(["event_type", "dt"], key[0])
+    ])
+    error_message = "prefix may only use the transformer's bounded partition keys, !{partitionKeyFromLambda:event_type} and !{partitionKeyFromLambda:dt}."
   }
 }
 
@@ -59,7 +68,7 @@ variable "buffering_interval_seconds" {
 }
 
 variable "processor_buffer_size_mib" {
-  description = "Size of the batches Firehose hands to the transformer, in MiB (0.2 to 3; the Lambda response limit is 6 MB)."
+  description = "Size of the batches Firehose hands to the transformer, in MiB (0.2 to 3). The transformer's answer must fit Lambda's 6 MB response: its smallest records answer at about ten times their size, so config/pipeline.json sets 0.4 (see the transformer's worst-case test)."
   type        = number
 
   validation {
@@ -105,4 +114,10 @@ variable "transformer" {
     reserved_concurrency = number
     tracing_mode         = string
   })
+}
+
+variable "iam_permissions_boundary_arn" {
+  description = "Permissions boundary of the Firehose role and of the transformer's role (the root's iam_permissions_boundary_arn); null for none."
+  type        = string
+  default     = null
 }

@@ -80,16 +80,23 @@ pub fn kinesis(
 
 /// A PutRecords answer in which the records whose partition key satisfies `refuse` are throttled.
 pub fn answer(keys: &[String], refuse: impl Fn(&str) -> bool) -> KinesisResponse {
+    answer_with(keys, |key| {
+        refuse(key).then_some("ProvisionedThroughputExceededException")
+    })
+}
+
+/// A PutRecords answer refusing the records for which `refusal` names an error code.
+pub fn answer_with(keys: &[String], refusal: impl Fn(&str) -> Option<&'static str>) -> KinesisResponse {
     let mut failed = 0;
     let entries = keys
         .iter()
         .enumerate()
         .map(|(position, key)| {
-            if refuse(key) {
+            if let Some(code) = refusal(key) {
                 failed += 1;
                 PutRecordsResultEntry::builder()
-                    .error_code("ProvisionedThroughputExceededException")
-                    .error_message("Rate exceeded for shard shardId-000000000000")
+                    .error_code(code)
+                    .error_message(format!("{code} for shard shardId-000000000000"))
                     .build()
             } else {
                 PutRecordsResultEntry::builder()

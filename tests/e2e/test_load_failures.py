@@ -1,0 +1,105 @@
+"""Snowpipe semantics for a file that cannot load (the pipe's ON_ERROR = SKIP_FILE): the file
+loads nothing and is recorded once as LOAD_FAILED with its first error, the other files keep
+loading, and the documented re-load path (`scripts/local reload`) loads it once after the fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from conftest import LOCAL
+from e2e_helpers import eventually, query, wait_for_rows
+
+from localstack.aws import client
+from localstack.loader import COPY_HISTORY
+from localstack.settings import PIPELINE
+
+TABLE = PIPELINE.snowflake["table"]
+VIEW = PIPELINE.snowflake["dedup_view"]
+ROWS_PER_FILE = 5
+BAD_LINE = 3
+
+
+def _ndjson(run: str, name: str, bad_line: int | None) -> bytes:
+    """A Firehose-like NDJSON object; line `bad_line` has an occurred_at the TIMESTAMP_TZ cast
+    cannot take (the validator never emits one: this file is written straight to the bucket)."""
+    now = datetime.now(timezone.utc)
+    lines = []
+    for line in range(1, ROWS_PER_FILE + 1):
+        occurred = (now - timedelta(minutes=line)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        lines.append(json.dumps({
+            "event_id": f"load-failures-{run}-{name}-{line}",
+            "event_type": "page_view",
+            "occurred_at": "2026-02-30T25:61:00Z" if line == bad_line else occurred,
+            "source": f"load-failures-{run}",
+            "payload": {"url": f"https://example.com/{name}/{line}"},
+            "_ingest": {"received_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "request_id": run},
+        }))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _history(file_name: str) -> list[dict]:
+    return query(f"SELECT * FROM {COPY_HISTORY} WHERE FILE_NAME = %s ORDER BY LAST_LOAD_TIME", [file_name])
+
+
+def _rows(file_name: str) -> list[dict]:
+    return query(f"SELECT EVENT_ID, FILE_ROW_NUMBER FROM {TABLE} WHERE FILE_NAME = %s", [file_name])
+
+
+def test_a_bad_row_fails_its_file_once_and_the_reload_path_loads_it_after_the_fix(api):
+    run = uuid.uuid4().hex[:12]
+    folder = f"event_type=page_view/dt={datetime.now(timezone.utc):%Y-%m-%d}/"
+    bad_name = f"{folder}load-failures-{run}-bad"
+    good_name = f"{folder}load-failures-{run}-good"
+    bucket, prefix = PIPELINE.names["data_bucket"], PIPELINE.prefixes["events"]
+    s3 = client("s3")
+    s3.put_object(Bucket=bucket, Key=prefix + bad_name, Body=_ndjson(run, "bad", BAD_LINE))
+    s3.put_object(Bucket=bucket, Key=prefix + good_name, Body=_ndjson(run, "good", None))
+
+    # The good file loads whole although the other one cannot.
+    assert len(wait_for_rows(f"SELECT 1 FROM {TABLE} WHERE FILE_NAME = %s", [good_name], ROWS_PER_FILE)) == ROWS_PER_FILE
+    [good] = _history(good_name)
+    assert (good["STATUS"], good["ROW_COUNT"], good["FIRST_ERROR_MESSAGE"]) == ("LOADED", ROWS_PER_FILE, None)
+
+    # The bad file loads nothing (SKIP_FILE: not even its good rows) and is recorded as failed,
+    # with its first error and that error's line.
+    [failed] = eventually(lambda: _history(bad_name), bool)
+    assert failed["STATUS"] == "LOAD_FAILED"
+    assert failed["ROW_COUNT"] == 0
+    assert "2026-02-30T25:61:00Z" in failed["FIRST_ERROR_MESSAGE"]
+    assert failed["FIRST_ERROR_LINE_NUMBER"] == BAD_LINE
+    assert failed["PIPE_NAME"].endswith(PIPELINE.snowflake["pipe"])
+    assert _rows(bad_name) == []
+
+    # Not retried: the message is gone from the queue, and a later file still loads, after which
+    # the failed file still has exactly one attempt.
+    later_name = f"{folder}load-failures-{run}-later"
+    s3.put_object(Bucket=bucket, Key=prefix + later_name, Body=_ndjson(run, "later", None))
+    wait_for_rows(f"SELECT 1 FROM {TABLE} WHERE FILE_NAME = %s", [later_name], ROWS_PER_FILE)
+    assert len(_history(bad_name)) == 1
+    assert _rows(bad_name) == []
+
+    # The fix: the object is rewritten with data that loads. Like Snowpipe, the pipe does not
+    # load a file name it has already tried; the documented re-load path does.
+    s3.put_object(Bucket=bucket, Key=prefix + bad_name, Body=_ndjson(run, "bad", None))
+    reload = subprocess.run([LOCAL, "reload", prefix + bad_name], capture_output=True, text=True, timeout=180)
+    assert reload.returncode == 0, reload.stderr
+    assert f"{bad_name}: LOADED" in reload.stderr
+
+    history = _history(bad_name)
+    assert [row["STATUS"] for row in history] == ["LOAD_FAILED", "LOADED"]
+    assert history[1]["PIPE_NAME"] is None  # a COPY, not the pipe, as COPY_HISTORY shows it
+    rows = _rows(bad_name)
+    assert sorted(row["FILE_ROW_NUMBER"] for row in rows) == list(range(1, ROWS_PER_FILE + 1))
+    ids = [f"load-failures-{run}-bad-{line}" for line in range(1, ROWS_PER_FILE + 1)]
+    in_view = query(f"SELECT EVENT_ID FROM {VIEW} WHERE SOURCE = %s", [f"load-failures-{run}"])
+    assert sorted(row["EVENT_ID"] for row in in_view if "-bad-" in row["EVENT_ID"]) == sorted(ids)
+
+    # Reloading again changes nothing: the file is loaded.
+    again = subprocess.run([LOCAL, "reload", bad_name], capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert f"{bad_name}: already loaded" in again.stderr
+    assert len(_history(bad_name)) == 2
+    assert len(_rows(bad_name)) == ROWS_PER_FILE
