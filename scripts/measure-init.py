@@ -9,7 +9,6 @@ validator gets in AWS (fake credentials: init makes no AWS call). Prints per-run
 """
 
 import http.server
-import json
 import os
 import statistics
 import subprocess
@@ -19,13 +18,10 @@ import threading
 import time
 import zipfile
 
+from localstack.settings import Pipeline
+
 NEXT_INVOCATION = "/2018-06-01/runtime/invocation/next"
-PIPELINE = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "config", "pipeline.json")).read())
-
-
-def resource_name(key: str) -> str:
-    """A resource name from config/pipeline.json, as Terraform and the local stack derive it."""
-    return PIPELINE["names"][key].format(prefix=PIPELINE["name_prefix"])
+PIPELINE = Pipeline.load()
 
 
 def measure_once(bootstrap: str, task_root: str) -> float:
@@ -50,15 +46,15 @@ def measure_once(bootstrap: str, task_root: str) -> float:
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "LAMBDA_TASK_ROOT": task_root,
-        "AWS_LAMBDA_FUNCTION_NAME": resource_name("validator_function"),
+        "AWS_LAMBDA_FUNCTION_NAME": PIPELINE.names["validator_function"],
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": "example",
         "AWS_SESSION_TOKEN": "example",
-        PIPELINE["lambda_env"]["stream_name"]: resource_name("stream"),
-        PIPELINE["lambda_env"]["error_bucket"]: resource_name("error_bucket"),
+        PIPELINE.lambda_env_names["stream_name"]: PIPELINE.names["stream"],
+        PIPELINE.lambda_env_names["error_bucket"]: PIPELINE.names["error_bucket"],
     }
     started = time.perf_counter()
     process = subprocess.Popen([bootstrap], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

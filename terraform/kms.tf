@@ -7,6 +7,7 @@ data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:Key policy: "*" is the key itself; the account-root statement is the AWS default that keeps the key manageable through IAM.
   #checkov:skip=CKV_AWS_111:Key policy: "*" is the key itself; writes are granted per role through IAM.
   #checkov:skip=CKV_AWS_356:Key policy: the resource of a key policy statement is always "*" (this key).
+  # iam-wildcard: AWS's default key policy: the account root holds kms:* so that IAM policies can grant the key's use and it never becomes unmanageable.
   statement {
     sid       = "AccountAdministersThroughIam"
     actions   = ["kms:*"]
@@ -50,6 +51,12 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
   policy                  = data.aws_iam_policy_document.kms.json
+
+  lifecycle {
+    # Everything the buckets and the stream hold is encrypted with it: once deleted, kept
+    # data is unreadable. docs/deploy.md "Tearing down" removes it on purpose.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_kms_alias" "this" {

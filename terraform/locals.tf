@@ -4,16 +4,19 @@ locals {
   config = jsondecode(file("${path.module}/../config/pipeline.json"))
 
   name_prefix = coalesce(var.name_prefix, local.config.name_prefix)
-  names       = { for key, template in local.config.names : key => replace(template, "{prefix}", local.name_prefix) }
-  prefixes    = local.config.prefixes
+  # {PREFIX}: the prefix as a Snowflake identifier, so environments sharing a Snowflake
+  # account get their own database, integrations, warehouse and roles.
+  snowflake_prefix = upper(replace(local.name_prefix, "-", "_"))
+  names            = { for key, template in local.config.names : key => replace(template, "{prefix}", local.name_prefix) }
+  prefixes         = local.config.prefixes
 
   # S3 bucket names are global: by default the account and region make them unique.
   bucket_suffix = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${data.aws_caller_identity.current.account_id}-${var.aws_region}"
 
-  snowflake_names = merge(local.config.snowflake, {
-    database = coalesce(var.snowflake_database, local.config.snowflake.database)
-    schema   = coalesce(var.snowflake_schema, local.config.snowflake.schema)
-  })
+  snowflake_names = merge(
+    { for key, template in local.config.snowflake : key => replace(template, "{PREFIX}", local.snowflake_prefix) },
+    var.snowflake_database == null ? {} : { database = var.snowflake_database },
+  )
 
   validator = {
     name                 = local.names.validator_function
@@ -51,5 +54,28 @@ locals {
     burst_limit  = coalesce(var.api_throttle_burst_limit, local.config.api_usage_plan.burst_limit)
     quota_limit  = coalesce(var.api_quota_limit, local.config.api_usage_plan.quota_limit)
     quota_period = coalesce(var.api_quota_period, local.config.api_usage_plan.quota_period)
+  }
+
+  # Usage plans: one per tier (`default` is api_usage_plan above, the others api_usage_tiers)
+  # and one per client with limits of its own ("client-<name>": tier names have no hyphen).
+  api_usage_plans = merge(
+    { for tier, limits in var.api_usage_tiers : tier => limits },
+    { default = local.api_usage_plan },
+    {
+      for name, client in var.api_clients : "client-${name}" => {
+        rate_limit   = client.rate_limit
+        burst_limit  = client.burst_limit
+        quota_limit  = client.quota_limit
+        quota_period = client.quota_period
+      } if client.tier == null
+    },
+  )
+
+  # Each client's API key goes to its tier's plan or to its own.
+  api_clients = {
+    for name, client in var.api_clients : name => {
+      usage_plan = client.tier != null ? client.tier : "client-${name}"
+      enabled    = client.enabled
+    }
   }
 }

@@ -10,7 +10,6 @@ module "storage" {
   kms_key_arn                        = aws_kms_key.this.arn
   error_expiration_days              = var.error_expiration_days
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
-  force_destroy                      = var.force_destroy_buckets
 }
 
 module "stream" {
@@ -39,26 +38,40 @@ module "delivery" {
   kms_key_arn                       = aws_kms_key.this.arn
   log_retention_days                = var.log_retention_days
   transformer                       = local.transformer
+  iam_permissions_boundary_arn      = var.iam_permissions_boundary_arn
 }
 
 module "api" {
   source = "./modules/api"
 
-  name                        = local.names.api
-  stage_name                  = local.names.api_stage
-  path_part                   = local.names.api_path
-  validator                   = local.validator
-  validator_environment       = local.validator_environment
-  stream_arn                  = module.stream.arn
-  error_bucket_arn            = module.storage.error_bucket_arn
-  error_prefix                = local.prefixes.errors
-  kms_key_arn                 = aws_kms_key.this.arn
-  log_retention_days          = var.log_retention_days
-  throttle_rate_limit         = local.api_usage_plan.rate_limit
-  throttle_burst_limit        = local.api_usage_plan.burst_limit
-  quota_limit                 = local.api_usage_plan.quota_limit
-  quota_period                = local.api_usage_plan.quota_period
-  manage_account_logging_role = var.manage_api_gateway_account_role
+  name                  = local.names.api
+  stage_name            = local.names.api_stage
+  path_part             = local.names.api_path
+  validator             = local.validator
+  validator_environment = local.validator_environment
+  stream_arn            = module.stream.arn
+  error_bucket_arn      = module.storage.error_bucket_arn
+  error_prefix          = local.prefixes.errors
+  kms_key_arn           = aws_kms_key.this.arn
+  log_retention_days    = var.log_retention_days
+  # The stage's throttle (all clients together) is the default tier's rate and burst.
+  throttle_rate_limit  = local.api_usage_plan.rate_limit
+  throttle_burst_limit = local.api_usage_plan.burst_limit
+  usage_plans          = local.api_usage_plans
+  clients              = local.api_clients
+
+  # Named after the API (names.api): the deploy role may manage web ACLs and log groups of the
+  # name prefix only.
+  waf = {
+    enabled             = var.waf_enabled
+    rate_limit          = var.waf_rate_limit
+    rate_window_seconds = var.waf_rate_window_seconds
+    max_request_bytes   = local.config.limits.max_request_bytes
+    common_rule_set     = var.waf_common_rule_set
+    log_all_requests    = var.waf_log_all_requests
+  }
+
+  iam_permissions_boundary_arn = var.iam_permissions_boundary_arn
 }
 
 module "snowflake" {
@@ -75,6 +88,10 @@ module "snowflake" {
   enable_error_integration = var.snowflake_enable_error_integration
   error_topic_name         = local.names.snowpipe_error_topic
   error_role_name          = local.names.snowflake_error_role
+  warehouse_size           = var.snowflake_warehouse_size
+  probe_rsa_public_key     = var.snowflake_probe_rsa_public_key
+
+  iam_permissions_boundary_arn = var.iam_permissions_boundary_arn
 }
 
 check "validator_deadline" {

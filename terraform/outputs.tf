@@ -4,9 +4,25 @@ output "api_url" {
 }
 
 output "api_key" {
-  description = "API key to send in the x-api-key header (terraform output -raw api_key)."
+  description = "API key of the client `default`, to send in the x-api-key header (terraform output -raw api_key): the probe's and Postman's."
   value       = module.api.api_key
   sensitive   = true
+}
+
+output "client_api_keys" {
+  description = "API key of every client of api_clients, by name (terraform output -json client_api_keys | jq -r .NAME)."
+  value       = module.api.client_api_keys
+  sensitive   = true
+}
+
+output "client_api_key_ids" {
+  description = "ID of every client's API key, by name: apiKeyId in the stage's access log, --key-id of aws apigateway get-usage."
+  value       = module.api.client_api_key_ids
+}
+
+output "waf_web_acl_arn" {
+  description = "ARN of the WAF web ACL in front of the API stage, or null without waf_enabled."
+  value       = module.api.waf_web_acl_arn
 }
 
 output "data_bucket_name" {
@@ -52,4 +68,19 @@ output "dedup_view_name" {
 output "kms_key_arn" {
   description = "ARN of the pipeline's KMS key."
   value       = aws_kms_key.this.arn
+}
+
+output "warehouse_name" {
+  description = "Snowflake warehouse for reading the events (the probe's SNOWFLAKE_WAREHOUSE)."
+  value       = module.snowflake.warehouse_name
+}
+
+output "reader_role_name" {
+  description = "Read-only Snowflake role (the probe's SNOWFLAKE_ROLE)."
+  value       = module.snowflake.reader_role_name
+}
+
+output "probe_user_name" {
+  description = "Snowflake service user of the post-deploy probe (the probe's SNOWFLAKE_USER), or null."
+  value       = module.snowflake.probe_user_name
 }

@@ -25,8 +25,8 @@ variable "name_prefix" {
   default     = null
 
   validation {
-    condition     = var.name_prefix == null ? true : can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 lower-case letters, digits or hyphens, starting with a letter (it is part of bucket names)."
+    condition     = var.name_prefix == null ? true : can(regex("^[a-z][a-z0-9-]{1,27}$", var.name_prefix))
+    error_message = "name_prefix must be 2-28 lower-case letters, digits or hyphens, starting with a letter: <prefix>-errors-<account>-<region> must fit S3's 63 characters."
   }
 }
 
@@ -58,6 +58,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "iam_permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role the stack creates (the Lambdas', Firehose's and Snowflake's): output workload_boundary_arn of terraform/bootstrap. The GitHub apply role may create or change a role only with it attached, so set it wherever that role deploys (env/prod.tfvars); null (no boundary) for an environment applied by hand."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.iam_permissions_boundary_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+$", var.iam_permissions_boundary_arn))
+    error_message = "iam_permissions_boundary_arn must be the ARN of a managed IAM policy (arn:aws:iam::ACCOUNT:policy/PATH/NAME)."
+  }
+}
+
 # --- Storage -----------------------------------------------------------------------
 
 variable "error_expiration_days" {
@@ -70,12 +81,6 @@ variable "noncurrent_version_expiration_days" {
   description = "Days after which overwritten or deleted object versions are removed from both buckets."
   type        = number
   default     = 30
-}
-
-variable "force_destroy_buckets" {
-  description = "Allow terraform destroy to delete non-empty buckets (throw-away environments only)."
-  type        = bool
-  default     = false
 }
 
 # --- Kinesis -------------------------------------------------------------------------
@@ -162,9 +167,14 @@ variable "validator_timeout_seconds" {
 }
 
 variable "validator_reserved_concurrency" {
-  description = "Reserved concurrency of the validator; -1 leaves it unreserved (new accounts have a concurrency quota of 10)."
+  description = "Reserved concurrency of the validator: the most it may run at once (and a share no other function can take), so that a flood of requests can't take the concurrency the transformer and every other function of the account need. -1 leaves it unreserved, the default: a new account's quota of 10 allows no reservation. Set in env/prod.tfvars, with lambda_account_concurrency (README.md, Reserved concurrency)."
   type        = number
   default     = -1
+
+  validation {
+    condition     = var.validator_reserved_concurrency == -1 || (var.validator_reserved_concurrency >= 1 && floor(var.validator_reserved_concurrency) == var.validator_reserved_concurrency)
+    error_message = "validator_reserved_concurrency must be -1 (unreserved) or a whole number >= 1 (0 would throttle every request)."
+  }
 }
 
 variable "transformer_memory_mb" {
@@ -180,9 +190,33 @@ variable "transformer_timeout_seconds" {
 }
 
 variable "transformer_reserved_concurrency" {
-  description = "Reserved concurrency of the transformer; -1 leaves it unreserved."
+  description = "Reserved concurrency of the transformer: concurrency no other function can take (a flood of the validator, or of another stack in the account, can't starve Firehose's invocations) and the most Firehose may use. -1 leaves it unreserved. Set in env/prod.tfvars, with lambda_account_concurrency."
   type        = number
   default     = -1
+
+  validation {
+    condition     = var.transformer_reserved_concurrency == -1 || (var.transformer_reserved_concurrency >= 1 && floor(var.transformer_reserved_concurrency) == var.transformer_reserved_concurrency)
+    error_message = "transformer_reserved_concurrency must be -1 (unreserved) or a whole number >= 1 (0 would throttle every Firehose invocation)."
+  }
+}
+
+variable "lambda_account_concurrency" {
+  description = "The account's Lambda concurrency quota in aws_region: AccountLimit.ConcurrentExecutions of `aws lambda get-account-settings`. Required once either Lambda reserves concurrency: the plan then checks that the two reservations leave the 100 unreserved executions Lambda insists on (it refuses a reservation that would bring UnreservedConcurrentExecutions below 100). Reservations of other functions in the account are not known here; Lambda still refuses the apply if they leave too little."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_account_concurrency == null ? true : var.lambda_account_concurrency >= 1 && floor(var.lambda_account_concurrency) == var.lambda_account_concurrency
+    error_message = "lambda_account_concurrency must be a whole number (ConcurrentExecutions of aws lambda get-account-settings)."
+  }
+
+  validation {
+    condition = (
+      max(var.validator_reserved_concurrency, 0) + max(var.transformer_reserved_concurrency, 0) == 0
+      || max(var.validator_reserved_concurrency, 0) + max(var.transformer_reserved_concurrency, 0) + 100 <= coalesce(var.lambda_account_concurrency, 0)
+    )
+    error_message = "validator_reserved_concurrency + transformer_reserved_concurrency + 100 must not exceed lambda_account_concurrency: Lambda keeps at least 100 executions of the account unreserved. Set lambda_account_concurrency to ConcurrentExecutions of `aws lambda get-account-settings` (a new account's 10 allows no reservation: ask for a quota increase), or lower the reservations."
+  }
 }
 
 # --- API Gateway ---------------------------------------------------------------------
@@ -211,10 +245,135 @@ variable "api_quota_period" {
   default     = null
 }
 
-variable "manage_api_gateway_account_role" {
-  description = "Set the account-wide API Gateway CloudWatch Logs role (needed once per account and region for API logging); false if another stack owns it."
+variable "api_usage_tiers" {
+  description = "Usage plan tiers besides `default` (whose limits are api_usage_plan of config/pipeline.json with the api_throttle_*/api_quota_* overrides), by name: requests per second, burst, and requests per quota_period (DAY, WEEK or MONTH). One usage plan each; its limits apply to each client's key separately, and never above the stage's rate and burst."
+  type = map(object({
+    rate_limit   = number
+    burst_limit  = number
+    quota_limit  = number
+    quota_period = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.api_usage_tiers) : can(regex("^[a-z][a-z0-9_]{0,31}$", name)) && name != "default"])
+    error_message = "Tier names are identifiers (1-32 lower-case letters, digits or underscores, starting with a letter), and `default` is defined by api_usage_plan of config/pipeline.json."
+  }
+
+  validation {
+    condition = alltrue([
+      for tier in values(var.api_usage_tiers) :
+      tier.rate_limit > 0 && tier.burst_limit >= 1 && floor(tier.burst_limit) == tier.burst_limit
+      && tier.quota_limit >= 1 && floor(tier.quota_limit) == tier.quota_limit
+      && contains(["DAY", "WEEK", "MONTH"], tier.quota_period)
+    ])
+    error_message = "Every tier needs rate_limit > 0, a whole burst_limit >= 1, a whole quota_limit >= 1 and quota_period DAY, WEEK or MONTH."
+  }
+}
+
+variable "api_clients" {
+  description = "API clients by name, one API key each (output client_api_keys): either `tier` (`default` or a key of api_usage_tiers) or limits of its own (rate_limit, burst_limit, quota_limit and quota_period together, a usage plan for that client alone); `enabled = false` keeps the key but refuses its requests. Must contain `default`, the key of output api_key that the deploy's probe and Postman run use."
+  type = map(object({
+    tier         = optional(string)
+    rate_limit   = optional(number)
+    burst_limit  = optional(number)
+    quota_limit  = optional(number)
+    quota_period = optional(string)
+    enabled      = optional(bool, true)
+  }))
+  default = { default = { tier = "default" } }
+
+  validation {
+    condition     = alltrue([for name in keys(var.api_clients) : can(regex("^[a-z][a-z0-9_]{0,31}$", name))])
+    error_message = "Client names are identifiers: 1-32 lower-case letters, digits or underscores, starting with a letter."
+  }
+
+  validation {
+    condition     = contains(keys(var.api_clients), "default") && try(var.api_clients["default"].enabled, false)
+    error_message = "api_clients must keep an enabled client `default`: its key is output api_key, which the deploy's probe and Postman run use."
+  }
+
+  validation {
+    condition = alltrue([
+      for client in values(var.api_clients) :
+      client.tier != null
+      ? client.rate_limit == null && client.burst_limit == null && client.quota_limit == null && client.quota_period == null
+      : client.rate_limit != null && client.burst_limit != null && client.quota_limit != null && client.quota_period != null
+    ])
+    error_message = "Give each client either a tier or all four of rate_limit, burst_limit, quota_limit and quota_period, not both."
+  }
+
+  validation {
+    condition     = alltrue([for client in values(var.api_clients) : client.tier == null || client.tier == "default" || contains(keys(var.api_usage_tiers), coalesce(client.tier, "default"))])
+    error_message = "A client's tier must be `default` or a key of api_usage_tiers."
+  }
+
+  validation {
+    condition = alltrue([
+      for client in values(var.api_clients) :
+      client.tier != null || (
+        coalesce(client.rate_limit, 1) > 0
+        && coalesce(client.burst_limit, 1) >= 1 && floor(coalesce(client.burst_limit, 1)) == coalesce(client.burst_limit, 1)
+        && coalesce(client.quota_limit, 1) >= 1 && floor(coalesce(client.quota_limit, 1)) == coalesce(client.quota_limit, 1)
+        && contains(["DAY", "WEEK", "MONTH"], coalesce(client.quota_period, "DAY"))
+      )
+    ])
+    error_message = "A client's own limits need rate_limit > 0, a whole burst_limit >= 1, a whole quota_limit >= 1 and quota_period DAY, WEEK or MONTH."
+  }
+
+  validation {
+    # API Gateway quotas per account and region: 10,000 API keys (fixed), 300 usage plans
+    # (adjustable). Other stacks of the account (dev and prod share one) count too.
+    condition     = length(var.api_clients) <= 10000 && 1 + length(var.api_usage_tiers) + length([for client in values(var.api_clients) : client if client.tier == null]) <= 300
+    error_message = "Beyond API Gateway's quotas per account and region: 10,000 API keys, 300 usage plans (one per tier, one per client with limits of its own). Move clients with limits of their own onto tiers."
+  }
+}
+
+# --- WAF -----------------------------------------------------------------------------
+
+variable "waf_enabled" {
+  description = "Put a regional WAF web ACL in front of the API stage (modules/waf): a per-IP rate limit, a Content-Length limit of limits.max_request_bytes, optionally AWS's common rule set, logs in CloudWatch Logs. AWS WAF bills per web ACL, rule and million requests."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  description = "Requests one IP address may make per waf_rate_window_seconds before the WAF answers 429 rate.limited (10 to 2,000,000,000). The default, 30,000 per 300 s, is 100 requests/s on average, a fifth of the stage's rate."
+  type        = number
+  default     = 30000
+
+  validation {
+    condition     = var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000 && floor(var.waf_rate_limit) == var.waf_rate_limit
+    error_message = "waf_rate_limit must be a whole number from 10 to 2,000,000,000 (AWS WAF's bounds for a rate-based rule)."
+  }
+}
+
+variable "waf_rate_window_seconds" {
+  description = "Evaluation window of the WAF's rate rule: 60, 120, 300 or 600 seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 120, 300, 600], var.waf_rate_window_seconds)
+    error_message = "waf_rate_window_seconds must be 60, 120, 300 or 600 (AWS WAF's evaluation windows)."
+  }
+}
+
+variable "waf_common_rule_set" {
+  description = "AWS managed rule group AWSManagedRulesCommonRuleSet in the web ACL: OFF, COUNT (logged and counted only, to tune) or BLOCK. Its rules look for exploits in the first 16 KB of a body; arbitrary client payloads and gzip bodies make false positives likely, so measure with COUNT first."
+  type        = string
+  default     = "OFF"
+
+  validation {
+    condition     = contains(["OFF", "COUNT", "BLOCK"], var.waf_common_rule_set)
+    error_message = "waf_common_rule_set must be OFF, COUNT or BLOCK."
+  }
+}
+
+variable "waf_log_all_requests" {
+  description = "Log every request the WAF sees; false (the default) logs only those a rule blocked or counted."
+  type        = bool
+  default     = false
 }
 
 # --- Snowflake -----------------------------------------------------------------------
@@ -235,37 +394,13 @@ variable "snowflake_user" {
 }
 
 variable "snowflake_role" {
-  description = "Snowflake role Terraform uses; it needs CREATE INTEGRATION on the account and CREATE DATABASE (see docs/deploy.md)."
+  description = "Snowflake role Terraform uses and that owns what it creates; it needs CREATE INTEGRATION, DATABASE, WAREHOUSE, ROLE and USER on the account (docs/deploy.md step 2)."
   type        = string
   default     = "RTSTREAM_DEPLOYER"
 }
 
-variable "snowflake_private_key" {
-  description = "PEM private key (PKCS#8) of the Snowflake user. Pass it through TF_VAR_snowflake_private_key, never in a file under version control."
-  type        = string
-  sensitive   = true
-
-  validation {
-    condition     = strcontains(var.snowflake_private_key, "PRIVATE KEY-----")
-    error_message = "snowflake_private_key must be a PEM-encoded private key."
-  }
-}
-
-variable "snowflake_private_key_passphrase" {
-  description = "Passphrase of the private key, or null when the key is not encrypted."
-  type        = string
-  default     = null
-  sensitive   = true
-}
-
 variable "snowflake_database" {
-  description = "Override of snowflake.database of config/pipeline.json."
-  type        = string
-  default     = null
-}
-
-variable "snowflake_schema" {
-  description = "Override of snowflake.schema of config/pipeline.json."
+  description = "An existing database to deploy into (with snowflake_create_database = false); null means the environment's own, snowflake.database of config/pipeline.json."
   type        = string
   default     = null
 }
@@ -280,4 +415,16 @@ variable "snowflake_enable_error_integration" {
   description = "Publish Snowpipe load errors to an SNS topic through a Snowflake notification integration."
   type        = bool
   default     = false
+}
+
+variable "snowflake_warehouse_size" {
+  description = "Size of the reader warehouse of the probe and of read-only users."
+  type        = string
+  default     = "XSMALL"
+}
+
+variable "snowflake_probe_rsa_public_key" {
+  description = "RSA public key body (no BEGIN/END lines) of the post-deploy probe's Snowflake service user; null creates no probe user."
+  type        = string
+  default     = null
 }

@@ -29,6 +29,14 @@ ensure_venv() {
   cp "$ROOT/requirements-dev.txt" "$stamp"
 }
 
+# The Terraform providers' schemas for tests/terraform/provider_check.py: the pinned
+# cdktn-provider-* wheels (tests/terraform/provider_schema.py PINS), downloaded once with
+# `pip download --no-deps` and extracted into .cache/provider-schemas/ (keyed by package version).
+ensure_provider_schemas() {
+  ensure_venv
+  "$VENV/bin/python" "$ROOT/tests/terraform/provider_schema.py" ensure
+}
+
 # newman, pinned by package-lock.json.
 ensure_node_modules() {
   local stamp="$ROOT/node_modules/.package-lock.json"
@@ -37,13 +45,36 @@ ensure_node_modules() {
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# Both Lambdas as provided.al2023 bootstrap zips for this machine's architecture
-# (target/lambda/<name>/bootstrap.zip); the validator zip carries schemas/.
+# Both Lambdas as provided.al2023 zips, target/lambda/<name>/bootstrap.zip; the validator's
+# carries schemas/. The one place that builds them, for the local stack and the deploy workflow.
+#   build_lambdas           this machine's architecture, plain cargo (the local stack)
+#   build_lambdas --arm64   aarch64 through cargo-lambda's Zig linker (what AWS runs, deploy.yml)
+# cargo lambda builds the bootstrap binaries; scripts/package-lambda zips them reproducibly
+# (fixed timestamps, modes and order), so unchanged code gives a byte-identical zip and an
+# unchanged Lambda never shows up in a plan (the lambda_function module hashes the zip).
 build_lambdas() {
-  ensure_venv
-  log "building the Lambdas (cargo lambda build --release)"
-  (cd "$ROOT" && cargo lambda build --release --output-format zip --compiler cargo \
-      --bin transformer && \
-    cargo lambda build --release --output-format zip --compiler cargo \
-      --bin validator --include schemas)
+  local target=(--compiler cargo) name
+  case "${1:-}" in
+    "") ;;
+    --arm64) target=(--arm64) ;;
+    *) echo "build_lambdas: unknown option ${1} (none, or --arm64)" >&2; return 2 ;;
+  esac
+  # cargo-lambda and Zig as pinned in requirements-dev.txt: the workflow installs just those
+  # two; everywhere else the venv has them.
+  local pinned
+  pinned="$(sed -n 's/^cargo-lambda==//p' "$ROOT/requirements-dev.txt")"
+  if [[ "$(cargo-lambda lambda --version 2>/dev/null)" != "cargo-lambda $pinned "* ]]; then
+    ensure_venv
+  fi
+  # --locked: the dependencies of Cargo.lock, as reviewed; a Cargo.lock that doesn't match
+  # Cargo.toml fails the build instead of being re-resolved.
+  log "building the Lambdas (cargo lambda build --release --locked ${target[*]})"
+  for name in transformer validator; do
+    (cd "$ROOT" && cargo lambda build --release --locked --output-format binary "${target[@]}" --bin "$name")
+  done
+  python3 "$ROOT/scripts/package-lambda" "$ROOT/target/lambda/transformer/bootstrap.zip" \
+    "bootstrap=$ROOT/target/lambda/transformer/bootstrap"
+  # The validator reads its JSON Schemas from /var/task/schemas.
+  python3 "$ROOT/scripts/package-lambda" "$ROOT/target/lambda/validator/bootstrap.zip" \
+    "bootstrap=$ROOT/target/lambda/validator/bootstrap" "schemas=$ROOT/schemas"
 }

@@ -32,8 +32,7 @@ class Pipeline:
 
     @cached_property
     def names(self) -> dict[str, str]:
-        prefix = self.raw["name_prefix"]
-        return {key: value.format(prefix=prefix) for key, value in self.raw["names"].items()}
+        return {key: self.expand(value) for key, value in self.raw["names"].items()}
 
     @property
     def prefixes(self) -> dict[str, str]:
@@ -43,9 +42,15 @@ class Pipeline:
     def firehose(self) -> dict:
         return self.raw["firehose"]
 
-    @property
+    @cached_property
     def snowflake(self) -> dict[str, str]:
-        return self.raw["snowflake"]
+        return {key: self.expand(value) for key, value in self.raw["snowflake"].items()}
+
+    def expand(self, template: str) -> str:
+        """A name template of the config: {prefix} as is, {PREFIX} as a Snowflake identifier
+        (the same rule as terraform/locals.tf)."""
+        prefix = self.raw["name_prefix"]
+        return template.replace("{prefix}", prefix).replace("{PREFIX}", prefix.upper().replace("-", "_"))
 
     @property
     def lambda_env_names(self) -> dict[str, str]:

@@ -54,3 +54,33 @@ run "rejects_wildcard_actions" {
 
   expect_failures = [var.policy_statements]
 }
+
+run "role_within_the_permissions_boundary" {
+  command = plan
+
+  module {
+    source = "./modules/lambda_function"
+  }
+
+  variables {
+    iam_permissions_boundary_arn = "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"
+  }
+
+  assert {
+    condition     = aws_iam_role.this.permissions_boundary == "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"
+    error_message = "The function's role must carry the boundary the apply role requires (terraform/bootstrap)."
+  }
+}
+
+run "no_boundary_by_default" {
+  command = plan
+
+  module {
+    source = "./modules/lambda_function"
+  }
+
+  assert {
+    condition     = aws_iam_role.this.permissions_boundary == null
+    error_message = "Without iam_permissions_boundary_arn (by hand, dev) the role has no boundary."
+  }
+}

@@ -19,6 +19,9 @@ variables {
     pipe                = "EVENTS_PIPE"
     storage_integration = "RTSTREAM_S3"
     error_integration   = "RTSTREAM_PIPE_ERRORS"
+    warehouse           = "RTSTREAM_WH"
+    reader_role         = "RTSTREAM_READER"
+    probe_user          = "RTSTREAM_PROBE"
   }
   sql_dir           = "../snowflake"
   data_bucket_name  = "rtstream-data-test"
@@ -73,12 +76,12 @@ run "pipe_and_notification" {
   }
 
   assert {
-    condition     = snowflake_stage.events.url == "s3://rtstream-data-test/events/"
+    condition     = snowflake_stage_external_s3.events.url == "s3://rtstream-data-test/events/"
     error_message = "The stage must point at the events prefix."
   }
 
   assert {
-    condition     = snowflake_storage_integration.this.storage_aws_role_arn == "arn:aws:iam::123456789012:role/rtstream-snowflake-storage"
+    condition     = snowflake_storage_integration_aws.this.storage_aws_role_arn == "arn:aws:iam::123456789012:role/rtstream-snowflake-storage"
     error_message = "The integration's role ARN is built as a string from account and role name."
   }
 
@@ -96,6 +99,56 @@ run "pipe_and_notification" {
   }
 
   assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.trust["storage"].statement : length(statement.condition) > 0 && alltrue([
+        for condition in statement.condition : condition.variable == "sts:ExternalId" && length(condition.values) > 0 && alltrue([for v in condition.values : v != null && v != ""])
+      ])
+    ])
+    error_message = "The storage role's trust policy must require the integration's external ID: an empty one means Snowpipe can never read the bucket."
+  }
+
+  assert {
+    condition     = one(one(data.aws_iam_policy_document.trust["storage"].statement).condition).values == toset(["ORG_SFCRole=1_TEST"])
+    error_message = "The external ID must be the one Snowflake generated (describe_output), not the optional storage_aws_external_id input."
+  }
+
+  assert {
+    condition     = length(snowflake_service_user.probe) == 0
+    error_message = "No probe user without a public key."
+  }
+
+  assert {
+    condition = (
+      snowflake_grant_privileges_to_account_role.reader_select["view"].on_schema_object[0].object_name == "RTSTREAM.RAW.EVENTS_DEDUP"
+      && snowflake_grant_privileges_to_account_role.reader_select["view"].privileges == toset(["SELECT"])
+      && snowflake_grant_privileges_to_account_role.reader_usage["warehouse"].on_account_object[0].object_name == "RTSTREAM_WH"
+    )
+    error_message = "The reader role may SELECT the dedup view and USE the reader warehouse."
+  }
+}
+
+run "gov_cloud" {
+  command = plan
+
+  module {
+    source = "./modules/snowflake"
+  }
+
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-us-gov", dns_suffix = "amazonaws.com" }
+  }
+
+  assert {
+    condition = (
+      snowflake_storage_integration_aws.this.storage_provider == "S3GOV"
+      && one(snowflake_storage_integration_aws.this.storage_allowed_locations) == "s3gov://rtstream-data-test/events/"
+      && snowflake_stage_external_s3.events.url == "s3gov://rtstream-data-test/events/"
+    )
+    error_message = "In GovCloud the integration's provider is S3GOV and its URLs use s3gov://."
+  }
+
+  assert {
     condition     = length(aws_sns_topic.errors) == 0 && snowflake_pipe.events.error_integration == null
     error_message = "The error integration is off by default."
   }
@@ -110,6 +163,12 @@ run "error_integration" {
 
   variables {
     enable_error_integration = true
+    probe_rsa_public_key     = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtest"
+  }
+
+  assert {
+    condition     = snowflake_service_user.probe[0].default_role == "RTSTREAM_READER" && snowflake_grant_account_role.probe_reader[0].user_name == "RTSTREAM_PROBE"
+    error_message = "The probe user gets the reader role, nothing more."
   }
 
   assert {
@@ -120,5 +179,23 @@ run "error_integration" {
   assert {
     condition     = snowflake_notification_integration.errors[0].aws_sns_role_arn == "arn:aws:iam::123456789012:role/rtstream-snowflake-sns"
     error_message = "The notification integration's role ARN is built as a string too."
+  }
+}
+
+run "roles_within_the_permissions_boundary" {
+  command = plan
+
+  module {
+    source = "./modules/snowflake"
+  }
+
+  variables {
+    enable_error_integration     = true
+    iam_permissions_boundary_arn = "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.snowflake) == 2 && alltrue([for role in aws_iam_role.snowflake : role.permissions_boundary == "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"])
+    error_message = "Both roles Snowflake assumes must carry the boundary the apply role requires (terraform/bootstrap)."
   }
 }

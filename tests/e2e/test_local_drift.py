@@ -88,7 +88,7 @@ def test_what_terraform_declares_beyond_the_config_matches(created):
     assert {created["functions"][name]["runtime"] for name in created["functions"]} == {lambda_function["runtime"]}
 
     snowflake = MODULES / "snowflake"
-    stage = _resource(hcl.load(snowflake / "stage.tf"), "snowflake_stage")
+    stage = _resource(hcl.load(snowflake / "stage.tf"), "snowflake_stage_external_s3")
     # The loader names files relative to the events prefix: the stage's URL must end there.
     assert hcl.compact(stage["url"]).endswith("/${var.events_prefix}")
     notification = hcl.as_map(_resource(hcl.load(snowflake / "notification.tf"), "aws_s3_bucket_notification")["queue"])

@@ -6,8 +6,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "scripts"))
 
 import hcl  # noqa: E402
+from localstack.settings import Pipeline  # noqa: E402
 
 REPO = HERE.parents[1]
 TERRAFORM = REPO / "terraform"
@@ -26,6 +28,12 @@ def tf_files(directory: Path = TERRAFORM) -> list[Path]:
 @pytest.fixture(scope="session")
 def config() -> dict:
     return json.loads((REPO / "config" / "pipeline.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def pipeline(config) -> Pipeline:
+    """The config with its name templates expanded by their one Python owner."""
+    return Pipeline(config)
 
 
 @pytest.fixture(scope="session")

@@ -22,19 +22,19 @@ def _strings(value, key=None):
             yield from _strings(item)
 
 
-def _literals(config):
+def _literals(pipeline):
     """Values that must only ever come from the config, never be typed into .tf files."""
-    prefix = config["name_prefix"]
+    config = pipeline.raw
     values = set(config["prefixes"].values())
-    values |= {t.replace("{prefix}", prefix) for t in config["names"].values() if "{prefix}" in t}
+    values |= {name for key, name in pipeline.names.items() if "{prefix}" in config["names"][key]}
     values |= set(config["lambda_env"].values())
     values |= {config["firehose"]["events_prefix_template"], config["firehose"]["error_output_prefix_template"]}
-    values |= {v for k, v in config["snowflake"].items()}
+    values |= set(pipeline.snowflake.values())
     return values
 
 
-def test_no_config_value_is_hard_coded(parsed, config):
-    forbidden = _literals(config)
+def test_no_config_value_is_hard_coded(parsed, pipeline):
+    forbidden = _literals(pipeline)
     offenders = []
     for path, tree in parsed.items():
         for text in _strings(tree):

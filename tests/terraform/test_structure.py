@@ -21,13 +21,16 @@ def test_module_has_standard_files(module):
     assert not missing, f"{module.name} lacks {missing}"
 
 
+ENVIRONMENTS = ["dev", "prod"]
+
+
 def test_root_has_standard_files():
-    for name in STANDARD_FILES + ["terraform.tfvars.example"]:
+    for name in STANDARD_FILES:
         assert (TERRAFORM / name).is_file(), name
 
 
 def test_snowflake_module_has_one_file_per_object():
-    for name in ["integration.tf", "file_format.tf", "stage.tf", "table.tf", "pipe.tf", "view.tf"]:
+    for name in ["storage_integration.tf", "file_format.tf", "stage.tf", "table.tf", "pipe.tf", "view.tf", "warehouse.tf"]:
         assert (MODULES / "snowflake" / name).is_file(), name
 
 
@@ -62,28 +65,31 @@ def test_every_output_is_described(parsed):
     assert not undocumented
 
 
-def test_providers_are_pinned_with_lower_bounds(parsed):
+def test_required_terraform_version_allows_the_lock_file_backend(parsed):
+    # use_lockfile (S3 state locking without DynamoDB) exists from Terraform 1.10.
     for directory in [TERRAFORM, *module_dirs()]:
-        tree = parsed[directory / "versions.tf"]
-        terraform = hcl.as_map(tree["terraform"])
-        assert str(terraform["required_version"]).startswith(">="), directory
-        providers = hcl.as_map(terraform["required_providers"])
-        for name, spec in providers.items():
-            spec = hcl.as_map(spec)
-            assert spec["version"].startswith(">="), (directory, name)
-            assert spec["source"] in {"hashicorp/aws", "snowflakedb/snowflake"}, (directory, name)
+        terraform = hcl.as_map(parsed[directory / "versions.tf"]["terraform"])
+        assert terraform["required_version"] == ">= 1.10.0", directory
 
 
-def test_snowflake_uses_key_pair_auth_from_sensitive_variables(merged):
+def test_snowflake_key_never_passes_through_terraform_variables(merged):
+    # Saved plans hold every variable's value; the key comes from SNOWFLAKE_PRIVATE_KEY.
     root = merged(TERRAFORM)
     provider = dict(hcl.blocks(root, "provider"))["snowflake"]
     assert provider["authenticator"] == "SNOWFLAKE_JWT"
-    assert provider["private_key"] == "${var.snowflake_private_key}"
-    assert provider["private_key_passphrase"] == "${var.snowflake_private_key_passphrase}"
-    assert "password" not in provider
-    variables = dict(hcl.blocks(root, "variable"))
-    for name in ["snowflake_private_key", "snowflake_private_key_passphrase"]:
-        assert variables[name].get("sensitive") is True, name
+    assert not {"private_key", "private_key_passphrase", "password", "token"} & set(provider)
+    secret_like = [name for name, _ in hcl.blocks(root, "variable") if "private_key" in name or "password" in name]
+    assert not secret_like
+
+
+def test_every_preview_resource_in_use_is_enabled(merged, parsed):
+    # The provider refuses a preview resource that preview_features_enabled does not name.
+    provider = dict(hcl.blocks(merged(TERRAFORM), "provider"))["snowflake"]
+    enabled = set(provider["preview_features_enabled"])
+    used = {rtype for tree in parsed.values() for rtype, _, _ in hcl.typed_blocks(tree, "resource") if rtype.startswith("snowflake_")}
+    preview = {"snowflake_notification_integration", "snowflake_pipe", "snowflake_stage_external_s3", "snowflake_storage_integration_aws"}
+    assert {f"{rtype}_resource" for rtype in used & preview} <= enabled
+    assert enabled <= {f"{rtype}_resource" for rtype in used}, "enabled preview features nothing uses"
 
 
 def test_api_key_output_is_sensitive(merged):
@@ -100,10 +106,19 @@ def test_module_readme_documents_every_input(module, merged):
     assert not undocumented, f"{module.name}/README.md does not mention {undocumented}"
 
 
-def test_tfvars_example_only_sets_declared_variables(merged):
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_environment_settings_are_committed_and_declared(environment, merged):
     declared = {name for name, _ in hcl.blocks(merged(TERRAFORM), "variable")}
-    example = hcl.load(TERRAFORM / "terraform.tfvars.example")
-    assert set(example) <= declared, set(example) - declared
+    settings = hcl.load(TERRAFORM / "env" / f"{environment}.tfvars")
+    assert set(settings) <= declared, set(settings) - declared
+    backend = hcl.load(TERRAFORM / "env" / f"{environment}.backend.hcl")
+    assert backend["key"] == f"rtstream/{environment}.tfstate" and backend["use_lockfile"] is True
+
+
+def test_environments_never_share_names():
+    settings = {env: hcl.load(TERRAFORM / "env" / f"{env}.tfvars") for env in ENVIRONMENTS}
+    prefixes = [s["name_prefix"] for s in settings.values()]
+    assert len(set(prefixes)) == len(prefixes), prefixes
 
 
 def test_tftest_files_use_mock_providers():

@@ -15,6 +15,8 @@ module "validator" {
   log_retention_days   = var.log_retention_days
   environment          = var.validator_environment
 
+  iam_permissions_boundary_arn = var.iam_permissions_boundary_arn
+
   policy_statements = [
     {
       sid       = "PutEvents"
@@ -100,39 +102,8 @@ resource "aws_api_gateway_deployment" "this" {
   }
 }
 
-# Access and execution logging need an account-level role API Gateway assumes.
-data "aws_iam_policy_document" "apigateway_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["apigateway.${data.aws_partition.current.dns_suffix}"]
-    }
-  }
-}
-
-resource "aws_iam_role" "account_logging" {
-  count = var.manage_account_logging_role ? 1 : 0
-
-  name               = "${var.name}-apigateway-logs"
-  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
-}
-
-resource "aws_iam_role_policy_attachment" "account_logging" {
-  count = var.manage_account_logging_role ? 1 : 0
-
-  role       = aws_iam_role.account_logging[0].name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-}
-
-resource "aws_api_gateway_account" "this" {
-  count = var.manage_account_logging_role ? 1 : 0
-
-  cloudwatch_role_arn = aws_iam_role.account_logging[0].arn
-
-  depends_on = [aws_iam_role_policy_attachment.account_logging]
-}
+# Access and execution logging need the account's API Gateway CloudWatch Logs role in this
+# region: an account-wide setting, made once by terraform/bootstrap, not by each stack.
 
 resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_338:Operational logs; retention is the log_retention_days variable (default 30 days), raise it where an audit trail is required.
@@ -151,7 +122,8 @@ resource "aws_cloudwatch_log_group" "execution" {
 
 resource "aws_api_gateway_stage" "this" {
   #checkov:skip=CKV_AWS_120:Ingestion is POST-only: responses are per request and must never be cached.
-  #checkov:skip=CKV2_AWS_29:Clients authenticate with an API key and are throttled by stage and usage plan; attach a WAF web ACL where IP rules are needed.
+  #checkov:skip=CKV2_AWS_29:The WAF web ACL is optional (waf.tf; root waf_enabled, true in env/prod.tfvars) and associated with this stage there.
+  #checkov:skip=CKV2_AWS_77:The stage's one backend is a Rust Lambda, no Log4j; the optional web ACL (waf.tf) has no Log4j rule group, see CKV_AWS_192 there.
   #checkov:skip=CKV2_AWS_51:Public clients authenticate with an API key; the integration is a Lambda proxy, not an HTTP backend that would check a client certificate.
   rest_api_id   = aws_api_gateway_rest_api.this.id
   deployment_id = aws_api_gateway_deployment.this.id
@@ -177,7 +149,7 @@ resource "aws_api_gateway_stage" "this" {
     })
   }
 
-  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
+  depends_on = [aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -196,12 +168,18 @@ resource "aws_api_gateway_method_settings" "all" {
   }
 }
 
-resource "aws_api_gateway_api_key" "this" {
-  name = "${var.name}-default"
-}
+# --- Clients: one API key each, attached to its usage plan --------------------------------
+# A usage plan per tier, and one per client with limits of its own (the root's api_clients and
+# api_usage_tiers build both maps). Throttling and quota of a plan apply to each of its keys
+# separately: clients of one tier share its settings, never its budget. API Gateway applies
+# them on a best-effort basis (README.md): they meter and shape, the WAF's rate rule and the
+# validator's reserved concurrency are what hold under abuse.
 
 resource "aws_api_gateway_usage_plan" "this" {
-  name = "${var.name}-default"
+  for_each = var.usage_plans
+
+  name        = "${var.name}-${each.key}"
+  description = "rtstream ${var.name}: limits of usage plan ${each.key}, applied to each of its API keys separately"
 
   api_stages {
     api_id = aws_api_gateway_rest_api.this.id
@@ -209,18 +187,46 @@ resource "aws_api_gateway_usage_plan" "this" {
   }
 
   throttle_settings {
-    rate_limit  = var.throttle_rate_limit
-    burst_limit = var.throttle_burst_limit
+    rate_limit  = each.value.rate_limit
+    burst_limit = each.value.burst_limit
   }
 
   quota_settings {
-    limit  = var.quota_limit
-    period = var.quota_period
+    limit  = each.value.quota_limit
+    period = each.value.quota_period
   }
 }
 
+resource "aws_api_gateway_api_key" "this" {
+  for_each = var.clients
+
+  # The default client's key keeps the name (and, through the moved block, the value) of the
+  # single key this module had before: output api_key, the probe and Postman use it.
+  name        = "${var.name}-${each.key}"
+  description = "rtstream ${var.name}: API key of client ${each.key} (usage plan ${each.value.usage_plan})"
+  enabled     = each.value.enabled
+}
+
 resource "aws_api_gateway_usage_plan_key" "this" {
-  key_id        = aws_api_gateway_api_key.this.id
+  for_each = var.clients
+
+  key_id        = aws_api_gateway_api_key.this[each.key].id
   key_type      = "API_KEY"
-  usage_plan_id = aws_api_gateway_usage_plan.this.id
+  usage_plan_id = aws_api_gateway_usage_plan.this[each.value.usage_plan].id
+}
+
+# Before per-client keys the module had one key, one plan and their association, unkeyed.
+moved {
+  from = aws_api_gateway_api_key.this
+  to   = aws_api_gateway_api_key.this["default"]
+}
+
+moved {
+  from = aws_api_gateway_usage_plan.this
+  to   = aws_api_gateway_usage_plan.this["default"]
+}
+
+moved {
+  from = aws_api_gateway_usage_plan_key.this
+  to   = aws_api_gateway_usage_plan_key.this["default"]
 }

@@ -83,7 +83,7 @@ variable "log_retention_days" {
 }
 
 variable "throttle_rate_limit" {
-  description = "Steady-state requests per second, for the stage and for the API key's usage plan."
+  description = "Steady-state requests per second of the stage, all clients together (method throttling); no usage plan may allow a key more."
   type        = number
 
   validation {
@@ -93,7 +93,7 @@ variable "throttle_rate_limit" {
 }
 
 variable "throttle_burst_limit" {
-  description = "Burst of requests allowed above the rate, for the stage and for the usage plan."
+  description = "Burst of requests the stage allows above its rate, all clients together; no usage plan may allow a key more."
   type        = number
 
   validation {
@@ -102,28 +102,108 @@ variable "throttle_burst_limit" {
   }
 }
 
-variable "quota_limit" {
-  description = "Requests the API key may make per quota_period."
-  type        = number
+variable "usage_plans" {
+  description = "Usage plans by key (a tier, or client-<name> for a client with limits of its own): requests per second, burst, and requests per quota_period (DAY, WEEK or MONTH), applied to each API key of the plan separately. Plan key `default` is the default client's."
+  type = map(object({
+    rate_limit   = number
+    burst_limit  = number
+    quota_limit  = number
+    quota_period = string
+  }))
 
   validation {
-    condition     = var.quota_limit >= 1 && floor(var.quota_limit) == var.quota_limit
-    error_message = "quota_limit must be a whole number >= 1."
+    condition     = contains(keys(var.usage_plans), "default")
+    error_message = "usage_plans must contain the plan `default`."
+  }
+
+  validation {
+    condition     = alltrue([for key in keys(var.usage_plans) : can(regex("^[a-z][a-z0-9_]{0,31}$|^client-[a-z][a-z0-9_]{0,31}$", key))])
+    error_message = "usage_plans keys are tier names (lower-case letters, digits, underscores) or client-<client name>."
+  }
+
+  validation {
+    condition = alltrue([
+      for plan in values(var.usage_plans) :
+      plan.rate_limit > 0 && plan.burst_limit >= 1 && floor(plan.burst_limit) == plan.burst_limit
+      && plan.quota_limit >= 1 && floor(plan.quota_limit) == plan.quota_limit
+      && contains(["DAY", "WEEK", "MONTH"], plan.quota_period)
+    ])
+    error_message = "Every usage plan needs rate_limit > 0, a whole burst_limit >= 1, a whole quota_limit >= 1 and quota_period DAY, WEEK or MONTH."
+  }
+
+  validation {
+    # The stage's method throttling caps all keys together, so a plan above it only misleads.
+    condition     = alltrue([for plan in values(var.usage_plans) : plan.rate_limit <= var.throttle_rate_limit && plan.burst_limit <= var.throttle_burst_limit])
+    error_message = "No usage plan may allow more than the stage's throttle_rate_limit / throttle_burst_limit, which caps all clients together: raise api_throttle_rate_limit / api_throttle_burst_limit first."
   }
 }
 
-variable "quota_period" {
-  description = "Period of the quota: DAY, WEEK or MONTH."
+variable "clients" {
+  description = "API clients by name: the usage plan (a key of usage_plans) its API key is attached to, and whether the key is enabled. One API key per client; `default` is the key of output api_key."
+  type = map(object({
+    usage_plan = string
+    enabled    = bool
+  }))
+
+  validation {
+    condition     = contains(keys(var.clients), "default") && try(var.clients["default"].enabled, false)
+    error_message = "clients must contain an enabled client `default`: its key is output api_key, which the deploy's probe and Postman run use."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.clients) : can(regex("^[a-z][a-z0-9_]{0,31}$", name))])
+    error_message = "Client names are identifiers: 1-32 lower-case letters, digits or underscores, starting with a letter."
+  }
+
+  validation {
+    condition     = alltrue([for client in values(var.clients) : contains(keys(var.usage_plans), client.usage_plan)])
+    error_message = "Every client's usage_plan must be a key of usage_plans."
+  }
+}
+
+variable "waf" {
+  description = "The stage's optional WAF web ACL (waf.tf): enabled; rate_limit requests per IP address per rate_window_seconds (60, 120, 300 or 600), then 429; max_request_bytes, above which a Content-Length gets 413 (the validator's limits.max_request_bytes); common_rule_set (AWSManagedRulesCommonRuleSet: OFF, COUNT or BLOCK); log_all_requests (false: only blocked or counted requests are logged)."
+  type = object({
+    enabled             = bool
+    rate_limit          = optional(number, 30000)
+    rate_window_seconds = optional(number, 300)
+    max_request_bytes   = optional(number)
+    common_rule_set     = optional(string, "OFF")
+    log_all_requests    = optional(bool, false)
+  })
+  default = { enabled = false }
+
+  validation {
+    condition     = var.waf.rate_limit >= 10 && var.waf.rate_limit <= 2000000000 && floor(var.waf.rate_limit) == var.waf.rate_limit
+    error_message = "waf.rate_limit must be a whole number from 10 to 2,000,000,000 (AWS WAF's bounds for a rate-based rule)."
+  }
+
+  validation {
+    condition     = contains([60, 120, 300, 600], var.waf.rate_window_seconds)
+    error_message = "waf.rate_window_seconds must be 60, 120, 300 or 600 (AWS WAF's evaluation windows)."
+  }
+
+  validation {
+    # API Gateway refuses bodies over 10 MB itself.
+    condition     = !var.waf.enabled || (var.waf.max_request_bytes != null && coalesce(var.waf.max_request_bytes, 0) >= 1 && coalesce(var.waf.max_request_bytes, 0) <= 10485760 && floor(coalesce(var.waf.max_request_bytes, 0)) == coalesce(var.waf.max_request_bytes, 0))
+    error_message = "An enabled WAF needs waf.max_request_bytes, a whole number from 1 to 10485760 (API Gateway's payload limit)."
+  }
+
+  validation {
+    condition     = contains(["OFF", "COUNT", "BLOCK"], var.waf.common_rule_set)
+    error_message = "waf.common_rule_set must be OFF, COUNT or BLOCK."
+  }
+
+  validation {
+    # The web ACL is named after the API, and its rules' metric names add up to 26 characters
+    # to a name WAF caps at 128.
+    condition     = !var.waf.enabled || can(regex("^[A-Za-z0-9_-]{1,100}$", var.name))
+    error_message = "With the WAF enabled, name must be 1-100 letters, digits, hyphens or underscores (it names the web ACL and its metrics)."
+  }
+}
+
+variable "iam_permissions_boundary_arn" {
+  description = "Permissions boundary of the validator's IAM role (the root's iam_permissions_boundary_arn); null for none."
   type        = string
-
-  validation {
-    condition     = contains(["DAY", "WEEK", "MONTH"], var.quota_period)
-    error_message = "quota_period must be DAY, WEEK or MONTH."
-  }
-}
-
-variable "manage_account_logging_role" {
-  description = "Set the account-wide API Gateway CloudWatch role (required once per account and region for access and execution logs). Turn off if another stack owns it."
-  type        = bool
-  default     = true
+  default     = null
 }

@@ -103,3 +103,9 @@ variable "tracing_mode" {
     error_message = "tracing_mode must be Active or PassThrough."
   }
 }
+
+variable "iam_permissions_boundary_arn" {
+  description = "Permissions boundary of the function's IAM role (the root's iam_permissions_boundary_arn); null for none."
+  type        = string
+  default     = null
+}

@@ -1,98 +1,31 @@
-# IAM roles Snowflake assumes. Their ARNs are built as strings from the account and the
-# role name, so the integrations can be created first and the roles' trust policies can
-# then use the integrations' IAM user and external ID: one apply, no dependency cycle.
+# Everything between the data bucket and the EVENTS_DEDUP view, one file per Snowflake
+# object (README.md). Here: the AWS account facts and the values the other files share.
 
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
 locals {
-  role_arn_prefix  = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/"
-  storage_role_arn = "${local.role_arn_prefix}${var.storage_role_name}"
-  error_role_arn   = "${local.role_arn_prefix}${var.error_role_name}"
+  database = var.create_database ? snowflake_database.this[0].name : var.names.database
+  schema   = var.create_database ? snowflake_schema.this[0].name : var.names.schema
 
-  snowflake_roles = merge(
-    {
-      storage = {
-        name         = var.storage_role_name
-        iam_user_arn = snowflake_storage_integration.this.storage_aws_iam_user_arn
-        external_id  = snowflake_storage_integration.this.storage_aws_external_id
-        policy       = data.aws_iam_policy_document.read_events.json
-      }
-    },
-    var.enable_error_integration ? {
-      errors = {
-        name         = var.error_role_name
-        iam_user_arn = snowflake_notification_integration.errors[0].aws_sns_iam_user_arn
-        external_id  = snowflake_notification_integration.errors[0].aws_sns_external_id
-        policy       = data.aws_iam_policy_document.publish_errors[0].json
-      }
-    } : {}
-  )
-}
-
-data "aws_iam_policy_document" "read_events" {
-  statement {
-    sid       = "ReadEvents"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${var.data_bucket_arn}/${var.events_prefix}*"]
+  # Values for the ${...} placeholders of the files in sql_dir (see snowflake/README.md).
+  sql_vars = {
+    database    = local.database
+    schema      = local.schema
+    table       = var.names.table
+    stage       = var.names.stage
+    file_format = var.names.file_format
+    pipe        = var.names.pipe
+    view        = var.names.dedup_view
   }
+  qualified_schema = "${local.database}.${local.schema}"
 
-  statement {
-    sid       = "ListEvents"
-    actions   = ["s3:ListBucket"]
-    resources = [var.data_bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.events_prefix}*"]
-    }
-  }
-
-  statement {
-    sid       = "LocateBucket"
-    actions   = ["s3:GetBucketLocation"]
-    resources = [var.data_bucket_arn]
-  }
-
-  statement {
-    sid       = "DecryptEvents"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-  }
-}
-
-data "aws_iam_policy_document" "trust" {
-  for_each = local.snowflake_roles
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "AWS"
-      identifiers = [each.value.iam_user_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "sts:ExternalId"
-      values   = [each.value.external_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "snowflake" {
-  for_each = local.snowflake_roles
-
-  name               = each.value.name
-  assume_role_policy = data.aws_iam_policy_document.trust[each.key].json
-}
-
-resource "aws_iam_role_policy" "snowflake" {
-  for_each = local.snowflake_roles
-
-  name   = each.value.name
-  role   = aws_iam_role.snowflake[each.key].id
-  policy = each.value.policy
+  # Snowflake names the S3 flavour of each AWS partition, and URLs use it as their scheme.
+  storage_provider = {
+    aws        = "S3"
+    aws-us-gov = "S3GOV"
+    aws-cn     = "S3CHINA"
+  }[data.aws_partition.current.partition]
+  s3_scheme = lower(local.storage_provider)
 }

@@ -7,5 +7,8 @@ resource "snowflake_execute" "table" {
     # A change of table.sql would otherwise drop and recreate the table with all the
     # loaded events: schema changes are migrations (ALTER TABLE), see snowflake/README.md.
     ignore_changes = [execute]
+    # Destroying it runs the revert (DROP TABLE): remove it on purpose only, see
+    # docs/deploy.md "Tearing down".
+    prevent_destroy = true
   }
 }

@@ -1,5 +1,5 @@
 variable "names" {
-  description = "Snowflake object names (config/pipeline.json snowflake.*): database, schema, table, dedup_view, file_format, stage, pipe, storage_integration, error_integration."
+  description = "Snowflake object names (config/pipeline.json snowflake.* with {PREFIX} expanded): database, schema, table, dedup_view, file_format, stage, pipe, storage_integration, error_integration, warehouse, reader_role, probe_user."
   type = object({
     database            = string
     schema              = string
@@ -10,6 +10,9 @@ variable "names" {
     pipe                = string
     storage_integration = string
     error_integration   = string
+    warehouse           = string
+    reader_role         = string
+    probe_user          = string
   })
 
   validation {
@@ -73,4 +76,32 @@ variable "error_topic_name" {
 variable "error_role_name" {
   description = "Name of the IAM role Snowflake assumes to publish pipe errors (used when enable_error_integration)."
   type        = string
+}
+
+variable "warehouse_size" {
+  description = "Size of the reader warehouse (it suspends after 60 s idle)."
+  type        = string
+  default     = "XSMALL"
+
+  validation {
+    condition     = contains(["XSMALL", "SMALL", "MEDIUM", "LARGE"], var.warehouse_size)
+    error_message = "warehouse_size must be XSMALL, SMALL, MEDIUM or LARGE."
+  }
+}
+
+variable "probe_rsa_public_key" {
+  description = "RSA public key (PEM body, without the BEGIN/END lines) of the probe's service user; null creates no probe user."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.probe_rsa_public_key == null || can(regex("^MII[A-Za-z0-9+/=]+$", var.probe_rsa_public_key))
+    error_message = "probe_rsa_public_key must be the base64 body of an RSA public key (starts with MII) on one line, without the BEGIN/END lines."
+  }
+}
+
+variable "iam_permissions_boundary_arn" {
+  description = "Permissions boundary of the IAM roles Snowflake assumes (the root's iam_permissions_boundary_arn); null for none."
+  type        = string
+  default     = null
 }

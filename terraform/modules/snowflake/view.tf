@@ -4,6 +4,9 @@ resource "snowflake_view" "dedup" {
   name      = var.names.dedup_view
   comment   = "rtstream: one row per EVENT_ID, the earliest received."
   statement = trimspace(templatefile("${var.sql_dir}/dedup_view.sql", local.sql_vars))
+  # A changed statement is CREATE OR REPLACE VIEW: without COPY GRANTS the reader role (and
+  # so the probe) would lose SELECT until the next apply. Only honoured at creation.
+  copy_grants = true
 
   depends_on = [snowflake_execute.table]
 }

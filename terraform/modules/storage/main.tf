@@ -13,8 +13,13 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_62:The data bucket notifies the Snowpipe queue (snowflake module); nothing consumes error-bucket events.
   for_each = local.buckets
 
-  bucket        = each.value.name
-  force_destroy = var.force_destroy
+  bucket = each.value.name
+
+  lifecycle {
+    # The buckets hold every event (data) and every rejected one (errors): `terraform
+    # destroy` must not reach them. docs/deploy.md "Tearing down" removes them on purpose.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {

@@ -63,8 +63,3 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
-variable "force_destroy" {
-  description = "Let terraform destroy delete non-empty buckets. Keep false outside throw-away environments."
-  type        = bool
-  default     = false
-}
