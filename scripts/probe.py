@@ -67,6 +67,8 @@ ENV_USER = "SNOWFLAKE_USER"
 ENV_ROLE = "SNOWFLAKE_ROLE"
 ENV_WAREHOUSE = "SNOWFLAKE_WAREHOUSE"
 ENV_KEY = "SNOWFLAKE_PRIVATE_KEY"
+# The API key may come from the environment, so that it stays off the command line (/proc/*/cmdline).
+ENV_API_KEY = "RTSTREAM_API_KEY"
 ENV_KEY_FILE = "SNOWFLAKE_PRIVATE_KEY_FILE"
 ENV_PASSPHRASE = "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"
 REQUIRED_ENV = (ENV_ORGANIZATION, ENV_ACCOUNT, ENV_USER, ENV_ROLE, ENV_WAREHOUSE)
@@ -498,7 +500,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     "Exit 0 passed, 1 failed, 2 usage or configuration error.",
     )
     parser.add_argument("--api-url", help="the full URL of POST /events")
-    parser.add_argument("--api-key", help="sent as x-api-key")
+    parser.add_argument("--api-key", help=f"sent as x-api-key (or set {ENV_API_KEY})")
     parser.add_argument("--view", help="DB.SCHEMA.VIEW to read: required on AWS (terraform output "
                                        f"dedup_view_name); with --local, {default_view()} of config/pipeline.json")
     parser.add_argument("--local", action="store_true",
@@ -536,11 +538,12 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
         if args.api_url is not None or args.api_key is not None:
             raise UsageError("--local takes the API from the local stack: drop --api-url and --api-key")
         return local_target()
-    if not args.api_url or not args.api_key:
-        raise UsageError("--api-url and --api-key are required (or --local)")
+    api_key = args.api_key or env.get(ENV_API_KEY, "").strip()
+    if not args.api_url or not api_key:
+        raise UsageError(f"--api-url and --api-key (or {ENV_API_KEY}) are required (or --local)")
     if not args.api_url.startswith(("https://", "http://")):
         raise UsageError(f"--api-url {args.api_url!r} is not an http(s) URL")
-    return aws_target(args.api_url, args.api_key, env)
+    return aws_target(args.api_url, api_key, env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

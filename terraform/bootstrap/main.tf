@@ -28,45 +28,57 @@ locals {
     : data.aws_iam_openid_connect_provider.github[0].arn
   )
 
-  # The OIDC sub claim with GitHub's default template: a job that names an environment gets
-  # repo:OWNER/REPO:environment:NAME, whatever the event; only a job without one gets
-  # repo:OWNER/REPO:pull_request (or :ref:refs/heads/...). Every job that assumes a role here
-  # names an environment, so the roles trust environments, never refs or pull_request.
+  # The OIDC sub claim. The repository's subject template is customised to the claims repo,
+  # context and ref, in that order (README.md, "The OIDC subject"), so that the sub of a job
+  # names its environment and the ref of its run:
+  #   repo:OWNER/REPO:environment:NAME:ref:refs/heads/main          (push, workflow_dispatch)
+  #   repo:OWNER/REPO:environment:NAME:ref:refs/pull/NUMBER/merge   (pull_request)
+  # An environment's deployment branch rule is GitHub's check, evaluated by rules GitHub has
+  # changed before (pull_request runs were once matched by their head branch, which anyone who
+  # may push can name main); the ref in the sub makes the roles check it themselves.
   # Repositories created or renamed from 2026-07-15 on (or opted in) get immutable subject
-  # claims: OWNER@OWNER_ID/REPO@REPO_ID in place of OWNER/REPO.
+  # claims: OWNER@OWNER_ID/REPO@REPO_ID in place of OWNER/REPO, custom template or not.
   github_owner_and_repo = split("/", var.github_repository)
   subject_repository = (
     var.github_repository_ids == null
     ? var.github_repository
     : "${local.github_owner_and_repo[0]}@${var.github_repository_ids.owner_id}/${local.github_owner_and_repo[1]}@${var.github_repository_ids.repository_id}"
   )
-  subject = { for key, environment in {
-    pull_request_plan = var.pull_request_plan_environment
-    main_plan         = var.main_plan_environment
-    apply             = var.apply_environment
-  } : key => "repo:${local.subject_repository}:environment:${environment}" }
+  # The branch that deploys (deploy.yml plans and applies main only).
+  deploy_ref = "refs/heads/main"
+  subject = {
+    # Any pull request's merge ref: the number is the one part GitHub varies, and the only
+    # wildcard of any trust policy here (StringLike). refs/pull/ is GitHub's namespace: nobody
+    # can push a branch or tag there, and a ':' in a claim's value becomes %3A in the sub.
+    pull_request_plan = "repo:${local.subject_repository}:environment:${var.pull_request_plan_environment}:ref:refs/pull/*/merge"
+    main_plan         = "repo:${local.subject_repository}:environment:${var.main_plan_environment}:ref:${local.deploy_ref}"
+    apply             = "repo:${local.subject_repository}:environment:${var.apply_environment}:ref:${local.deploy_ref}"
+  }
 
   # One role per environment. read_only: AWS ReadOnlyAccess (for refreshes), minus data reads.
   roles = {
     # terraform plan -refresh=false of a pull request: the state object, nothing else (anyone
     # who can push a branch can change what this job runs).
     pull_request_plan = {
-      name        = "${var.name_prefix}-terraform-pull-request-plan"
-      description = "GitHub Actions: terraform plan -refresh=false of ${var.name_prefix} for pull requests of ${var.github_repository}: the state object only"
-      subjects    = [local.subject.pull_request_plan]
-      read_only   = false
+      name         = "${var.name_prefix}-terraform-pull-request-plan"
+      description  = "GitHub Actions: terraform plan -refresh=false of ${var.name_prefix} for pull requests of ${var.github_repository}: the state object only"
+      subjects     = [local.subject.pull_request_plan]
+      subject_test = "StringLike"
+      read_only    = false
     }
     plan = {
-      name        = "${var.name_prefix}-terraform-plan"
-      description = "GitHub Actions: terraform plan of ${var.name_prefix} (read-only) on main of ${var.github_repository}, environment ${var.main_plan_environment}"
-      subjects    = [local.subject.main_plan]
-      read_only   = true
+      name         = "${var.name_prefix}-terraform-plan"
+      description  = "GitHub Actions: terraform plan of ${var.name_prefix} (read-only) on main of ${var.github_repository}, environment ${var.main_plan_environment}"
+      subjects     = [local.subject.main_plan]
+      subject_test = "StringEquals"
+      read_only    = true
     }
     apply = {
-      name        = "${var.name_prefix}-terraform-apply"
-      description = "GitHub Actions: terraform apply of ${var.name_prefix} from ${var.github_repository}, environment ${var.apply_environment}"
-      subjects    = [local.subject.apply]
-      read_only   = true
+      name         = "${var.name_prefix}-terraform-apply"
+      description  = "GitHub Actions: terraform apply of ${var.name_prefix} from ${var.github_repository}, environment ${var.apply_environment}"
+      subjects     = [local.subject.apply]
+      subject_test = "StringEquals"
+      read_only    = true
     }
   }
 
@@ -127,9 +139,10 @@ data "aws_iam_policy_document" "trust" {
       values   = [local.oidc_audience]
     }
 
-    # Exact subjects, no wildcard: this repository, these environments.
+    # This repository, this environment, this ref: exact (StringEquals) for main's plan and
+    # the apply, any pull request's merge ref (StringLike) for the pull-request plan.
     condition {
-      test     = "StringEquals"
+      test     = each.value.subject_test
       variable = "${local.github_oidc_host}:sub"
       values   = each.value.subjects
     }

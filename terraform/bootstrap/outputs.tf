@@ -34,8 +34,13 @@ output "deployment_key_pinned" {
 }
 
 output "trusted_subjects" {
-  description = "OIDC sub claims each role trusts (repo:OWNER/REPO:environment:NAME)."
-  value       = { for key, role in local.roles : key => role.subjects }
+  description = "OIDC sub claims each role trusts (repo:OWNER/REPO:environment:NAME:ref:REF), and how it compares them (StringEquals, or StringLike for the pull-request plan's refs/pull/*/merge)."
+  value       = { for key, role in local.roles : key => { subjects = role.subjects, test = role.subject_test } }
+}
+
+output "oidc_subject_template_command" {
+  description = "The trust policies expect the sub claim of the repository's custom template repo, context, ref (in that order). Run this once as a repository administrator (README.md, \"The OIDC subject\"); `gh api repos/OWNER/REPO/actions/oidc/customization/sub` shows the template in force."
+  value       = "gh api -X PUT repos/${var.github_repository}/actions/oidc/customization/sub -F use_default=false -f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' -f 'include_claim_keys[]=ref'"
 }
 
 output "state_bucket_name" {

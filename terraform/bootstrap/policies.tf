@@ -87,8 +87,9 @@ data "aws_iam_policy_document" "plan" {
 
 # --- main's plan role and the apply role: ReadOnlyAccess without the data --------------
 # ReadOnlyAccess reads data too: objects, parameters, secrets, log events, table items and
-# stream records of the whole account. Terraform needs none of them for this stack (its state
-# and lock objects aside), so they are denied. Not denied, because refreshing the stack needs
+# stream records, function code and container images of the whole account. Terraform needs
+# none of them for this stack (its state and lock objects, and its own functions, aside), so
+# they are denied. Not denied, because refreshing the stack needs
 # it: apigateway:GET on /apikeys/<id> (Terraform reads the API key's value, which IAM can't
 # tell apart from reading its settings) and the Lambda environments (Lambda decrypts them for
 # callers that may use the key). Not exhaustive: ReadOnlyAccess keeps growing; these are the
@@ -134,11 +135,33 @@ data "aws_iam_policy_document" "deny_data_reads" {
     actions = [
       "dynamodb:BatchGetItem",
       "dynamodb:GetItem",
+      "dynamodb:GetRecords",
+      "dynamodb:PartiQLSelect",
       "dynamodb:Query",
       "dynamodb:Scan",
       "kinesis:GetRecords",
       "kinesis:SubscribeToShard",
       "sqs:ReceiveMessage",
+    ]
+    resources = ["*"]
+  }
+
+  # GetFunction answers with a presigned URL of the function's code; refreshing the stack's
+  # own functions needs it. Layers and container images hold code too (the stack has none).
+  statement {
+    sid           = "DenyCodeOfOtherFunctions"
+    effect        = "Deny"
+    actions       = ["lambda:GetFunction"]
+    not_resources = ["${local.arn_prefix.lambda}:function:${var.name_prefix}-*"]
+  }
+
+  statement {
+    sid    = "DenyLayersAndImages"
+    effect = "Deny"
+    actions = [
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+      "lambda:GetLayerVersion",
     ]
     resources = ["*"]
   }

@@ -91,7 +91,7 @@ variable "pull_request_plan_environment" {
 }
 
 variable "main_plan_environment" {
-  description = "GitHub environment of the plan that main saves for the apply: the plan role (ReadOnlyAccess without data reads), deployment branch main only, no reviewers (they review this plan before approving the apply)."
+  description = "GitHub environment of the plan that main saves for the apply: the plan role (ReadOnlyAccess without data reads) trusts it on refs/heads/main only. Give it the deployment branch rule main and required reviewers: it holds the deployer's Snowflake key (README.md)."
   type        = string
   default     = "production-plan"
 
@@ -102,7 +102,7 @@ variable "main_plan_environment" {
 }
 
 variable "apply_environment" {
-  description = "GitHub environment of the apply job: the only subject the apply role trusts. Give it required reviewers and the deployment branch rule main."
+  description = "GitHub environment of the apply job: the apply role trusts it on refs/heads/main only. Give it required reviewers and the deployment branch rule main."
   type        = string
   default     = "production"
 

@@ -27,7 +27,7 @@ from localstack.api import Answer, Api
 from localstack.processes import FIREHOSE_RELAY
 from localstack.settings import LOCAL
 from probe import (Latency, SnowflakeSettings, UsageError, default_view, differences, load_private_key, main,
-                   make_event, post_all, read_answer)
+                   make_event, parse_args, post_all, read_answer, resolve)
 
 PROBE = ROOT / "scripts" / "probe"
 PROBE_TIMEOUT_SECONDS = 300
@@ -148,6 +148,15 @@ def test_on_aws_the_view_must_be_named(capsys):
     # Each environment has its own database: a default view would read the wrong one.
     assert main(["--api-url", "https://api.example.com/v1/events", "--api-key", "k"]) == 2
     assert "--view is required" in capsys.readouterr().err
+
+
+def test_the_api_key_can_come_from_the_environment_instead_of_the_command_line(key):
+    # The deploy's verify job keeps the key off /proc/*/cmdline this way.
+    args = parse_args(["--api-url", "https://api.example.com/v1/events", "--view", "DB.RAW.EVENTS_DEDUP"])
+    target = resolve(args, {**login_env(key), "RTSTREAM_API_KEY": "from-env"})
+    assert target.api.key == "from-env"
+    with pytest.raises(UsageError, match="RTSTREAM_API_KEY"):
+        resolve(args, login_env(key))
 
 
 def test_only_events_answered_accepted_under_their_id_are_expected():

@@ -131,6 +131,11 @@ def event(name: str, ref: str = "refs/heads/main", run_id: int = 1, pr: dict | N
     return github
 
 
+# Repository variables as GitHub gives them to expressions: an unset one is ''.
+DEPLOY_VARS = {"AWS_PULL_REQUEST_PLAN_ROLE_ARN": "arn:aws:iam::123456789012:role/github-actions/rtstream-prod-terraform-pull-request-plan",
+               "AWS_PLAN_ROLE_ARN": "arn:aws:iam::123456789012:role/github-actions/rtstream-prod-terraform-plan"}
+FORK_VARS = {"AWS_PULL_REQUEST_PLAN_ROLE_ARN": "", "AWS_PLAN_ROLE_ARN": ""}
+
 SAME_REPO_PR = event("pull_request", ref="refs/pull/7/merge", pr={"number": 7, "head": {"repo": {"full_name": "acme/rtstream"}}})
 FORK_PR = event("pull_request", ref="refs/pull/8/merge", pr={"number": 8, "head": {"repo": {"full_name": "mallory/rtstream"}}})
 DEPENDABOT_PR = event("pull_request", ref="refs/pull/9/merge", pr={"number": 9, "head": {"repo": {"full_name": "acme/rtstream"}}}, actor="dependabot[bot]")
@@ -274,10 +279,21 @@ def test_main_deploys_only_after_every_ci_job_passed(ci):
     checks = {job_id for job_id, job in ci["jobs"].items() if not job.get("uses")}
     assert set(caller["needs"]) == checks
     assert {"rust", "terraform", "checkov", "workflow-lint", "e2e"} <= checks
-    assert evaluate(caller["if"], github=MAIN_PUSH)
-    assert evaluate(caller["if"], github=MAIN_DISPATCH)
+    assert evaluate(caller["if"], github=MAIN_PUSH, vars=DEPLOY_VARS)
+    assert evaluate(caller["if"], github=MAIN_DISPATCH, vars=DEPLOY_VARS)
     for other in (SAME_REPO_PR, FORK_PR, BRANCH_DISPATCH):
-        assert not evaluate(caller["if"], github=other)
+        assert not evaluate(caller["if"], github=other, vars=DEPLOY_VARS)
+
+
+def test_a_fork_running_ci_builds_and_plans_nothing(ci):
+    # A fork's pushes to its own main, and the pull requests inside it, run ci.yml there too:
+    # without this repository's variables the deploy is not even built.
+    fork_push = {**MAIN_PUSH, "repository": "mallory/rtstream"}
+    fork_internal_pr = {**SAME_REPO_PR, "repository": "mallory/rtstream",
+                        "event": {"pull_request": {"number": 7, "head": {"repo": {"full_name": "mallory/rtstream"}}}}}
+    assert not evaluate(ci["jobs"]["deploy"]["if"], github=fork_push, vars=FORK_VARS)
+    assert not evaluate(ci["jobs"]["plan-pull-request"]["if"], github=fork_internal_pr, vars=FORK_VARS)
+    assert evaluate(ci["jobs"]["plan-pull-request"]["if"], github=fork_internal_pr, vars=DEPLOY_VARS)
 
 
 def test_pull_requests_plan_beside_ci_and_forks_and_dependabot_skip(ci, deploy):
@@ -285,10 +301,10 @@ def test_pull_requests_plan_beside_ci_and_forks_and_dependabot_skip(ci, deploy):
     assert "needs" not in caller
     job = deploy["jobs"]["pull-request-plan"]
     for condition in (caller["if"], job["if"]):
-        assert evaluate(condition, github=SAME_REPO_PR)
+        assert evaluate(condition, github=SAME_REPO_PR, vars=DEPLOY_VARS)
         # Dependabot's runs get no secrets: its plan could only fail.
         for other in (FORK_PR, DEPENDABOT_PR, MAIN_PUSH, MAIN_DISPATCH):
-            assert not evaluate(condition, github=other)
+            assert not evaluate(condition, github=other, vars=DEPLOY_VARS)
     # A person pushing to Dependabot's branch gets the plan again.
     assert evaluate(job["if"], github={**DEPENDABOT_PR, "actor": "alice"})
 
@@ -305,7 +321,7 @@ def test_the_main_jobs_of_deploy_never_run_for_a_pull_request(deploy):
     assert not evaluate(apply["if"], github=MAIN_PUSH, needs={"plan": {"outputs": {}}})
     # verify follows a successful apply only (needs without if: skipped when apply is).
     verify = deploy["jobs"]["verify"]
-    assert verify["needs"] == "apply" and "if" not in verify
+    assert verify["needs"] == ["plan", "apply"] and "if" not in verify
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -430,6 +446,11 @@ def test_verify_gets_names_from_apply_and_the_api_key_only_sealed(deploy):
     assert all(value == f"${{{{ steps.endpoints.outputs.{key} }}}}" for key, value in outputs.items())
     used = set(re.findall(r"needs\.apply\.outputs\.([\w-]+)", json.dumps(verify)))
     assert used == set(outputs)
+    # From the plan job: the Snowflake account, as Terraform evaluated env/prod.tfvars.
+    from_plan = set(re.findall(r"needs\.plan\.outputs\.([\w-]+)", json.dumps(verify)))
+    assert from_plan == {"snowflake-organization", "snowflake-account"}
+    plan_outputs = deploy["jobs"]["plan"]["outputs"]
+    assert all(plan_outputs[key] == f"${{{{ steps.verify-settings.outputs.{key} }}}}" for key in from_plan)
     endpoints = steps(apply)[step_index(apply, lambda s: s.get("id") == "endpoints")]
     # The key's one way out of terraform output is through the seal (run below).
     assert "api-key-seal seal" in endpoints["run"]
@@ -469,7 +490,8 @@ def test_the_api_key_travels_sealed_from_apply_to_verify(deploy, workspace, seal
     assert opened.read_text() == api_key and opened.stat().st_mode & 0o077 == 0
     # Masked before newman and the probe, which read it from that file.
     later = steps(verify)[steps(verify).index(opening) + 1:]
-    assert all('$(cat "$RUNNER_TEMP/api-key")' in s["run"] for s in later if "newman run" in s.get("run", "") or "probe.py" in s.get("run", ""))
+    users = [s for s in later if "newman run" in s.get("run", "") or "probe.py" in s.get("run", "")]
+    assert len(users) == 2 and all('"$RUNNER_TEMP/api-key"' in s["run"] for s in users)
 
     # Another key pair can't open it.
     other = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"], check=True,
@@ -641,17 +663,46 @@ def test_the_boundary_the_stack_gets_is_the_one_the_apply_role_demands():
     assert output["value"] == "${aws_iam_policy.workload_boundary.arn}"
 
 
-def test_bootstrap_roles_trust_exact_environment_subjects():
-    main = (BOOTSTRAP / "main.tf").read_text()
-    assert '"repo:${local.subject_repository}:environment:${environment}"' in main
+# The sub of the repository's custom template repo, context, ref (terraform/bootstrap/README.md).
+SUBJECT_TEMPLATE = ["repo", "context", "ref"]
+
+
+def test_bootstrap_roles_trust_their_environment_on_a_ref(bootstrap_roles):
+    main = hcl.load(BOOTSTRAP / "main.tf")
+    local = hcl.locals_of(main)
+    prefix = "repo:${local.subject_repository}:environment:"
+    assert hcl.as_map(local["subject"]) == {
+        "pull_request_plan": prefix + "${var.pull_request_plan_environment}:ref:refs/pull/*/merge",
+        "main_plan": prefix + "${var.main_plan_environment}:ref:${local.deploy_ref}",
+        "apply": prefix + "${var.apply_environment}:ref:${local.deploy_ref}",
+    }
+    assert local["deploy_ref"] == "refs/heads/main"
     # Both forms of the repository in `sub`: OWNER/REPO, or OWNER@ID/REPO@ID (immutable claims).
-    assert "? var.github_repository" in main and "@${var.github_repository_ids.repository_id}" in main
-    trust = next(body for t, n, body in hcl.typed_blocks(hcl.load(BOOTSTRAP / "main.tf"), "data") if (t, n) == ("aws_iam_policy_document", "trust"))
+    text = (BOOTSTRAP / "main.tf").read_text()
+    assert "? var.github_repository" in text and "@${var.github_repository_ids.repository_id}" in text
+    # The one wildcard: a pull request's number, compared with StringLike; exact everywhere else.
+    assert {key: role["subject_test"] for key, role in bootstrap_roles.items()} == {
+        "pull_request_plan": "StringLike", "plan": "StringEquals", "apply": "StringEquals"}
+    trust = next(body for t, n, body in hcl.typed_blocks(main, "data") if (t, n) == ("aws_iam_policy_document", "trust"))
     (statement,) = trust["statement"]
     conditions = {c["variable"]: c for c in statement["condition"]}
     assert set(conditions) == {"${local.github_oidc_host}:aud", "${local.github_oidc_host}:sub"}
-    assert all(c["test"] == "StringEquals" for c in conditions.values()), "no StringLike: no wildcard subjects"
+    assert conditions["${local.github_oidc_host}:aud"]["test"] == "StringEquals"
     assert conditions["${local.github_oidc_host}:aud"]["values"] == ["${local.oidc_audience}"]
+    assert conditions["${local.github_oidc_host}:sub"]["test"] == "${each.value.subject_test}"
+    assert conditions["${local.github_oidc_host}:sub"]["values"] == "${each.value.subjects}"
+
+
+def test_the_documented_subject_template_is_the_one_the_roles_expect():
+    # The command the bootstrap prints and the READMEs show: repo, context, ref, in that order,
+    # use_default a JSON boolean (gh api -F), not the string "false" (-f).
+    command = next(body for name, body in hcl.blocks(hcl.load(BOOTSTRAP / "outputs.tf"), "output")
+                   if name == "oidc_subject_template_command")["value"]
+    expected = "-F use_default=false " + " ".join(f"-f 'include_claim_keys[]={key}'" for key in SUBJECT_TEMPLATE)
+    for text in (command, (BOOTSTRAP / "README.md").read_text(), (REPO / "docs" / "deploy.md").read_text()):
+        joined = re.sub(r"\\\n\s*", "", text)  # shell line continuations
+        found = re.findall(r"gh api -X PUT repos/\S+/actions/oidc/customization/sub (.*)$", joined, re.M)
+        assert found and all(arguments.strip() == expected for arguments in found), found
 
 
 def test_the_apply_role_gets_a_scoped_policy_never_admin():
@@ -723,10 +774,29 @@ def test_what_the_apply_downloads_outlives_a_waiting_approval(deploy):
     downloaded = {s["with"]["name"] for s in steps(apply) if uses(s) == "actions/download-artifact"}
     assert downloaded == {"lambda-zips", "tfplan"}
     retention = {name: step["with"]["retention-days"] for job in (build, plan) for name, step in uploads(job).items()}
+    # The plan is uploaded after its job's approval, and waits for one more (the apply's).
     assert retention["tfplan"] >= APPROVAL_WAIT_DAYS and retention["tfplan-text"] >= APPROVAL_WAIT_DAYS
+    # The zips are uploaded before both: the plan's approval, then the apply's.
     zips = retention["lambda-zips"]
-    assert evaluate(zips, github=MAIN_PUSH) >= APPROVAL_WAIT_DAYS and evaluate(zips, github=MAIN_DISPATCH) >= APPROVAL_WAIT_DAYS
+    for github in (MAIN_PUSH, MAIN_DISPATCH):
+        assert evaluate(zips, github=github) >= 2 * APPROVAL_WAIT_DAYS
     assert evaluate(zips, github=SAME_REPO_PR) <= 7, "pull requests' zips are never applied"
+
+
+def test_a_re_run_can_upload_its_artifacts_again(deploy):
+    # An artifact name is taken for the whole run: a re-run of the build or a plan would fail
+    # with 409 on upload. Those replace the earlier attempt's (their checksums travel in the
+    # same attempt's outputs); the errored state of a failed apply is kept per attempt.
+    for job_id, job in deploy["jobs"].items():
+        for name, step in uploads(job).items():
+            if name.startswith("errored-tfstate"):
+                assert name == "errored-tfstate-${{ github.run_attempt }}" and "overwrite" not in step["with"]
+            else:
+                assert step["with"].get("overwrite") is True, (job_id, name)
+    # What the apply checks its downloads against comes from the jobs that uploaded them.
+    apply = deploy["jobs"]["apply"]
+    check = steps(apply)[step_index(apply, running("sha256sum --check"))]
+    assert check["env"] == {"ZIP_CHECKSUMS": "${{ needs.build.outputs.checksums }}", "PLAN_CHECKSUMS": "${{ needs.plan.outputs.checksums }}"}
 
 
 def test_apply_runs_exactly_the_saved_plan_after_checking_it(deploy):
@@ -771,7 +841,8 @@ def test_a_failed_apply_keeps_errored_state_encrypted_for_an_administrator(deplo
     assert steps(apply).index(encrypt) > applying
     purpose = hcl.compact(hcl.locals_of(hcl.load(BOOTSTRAP / "state.tf"))["errored_state_encryption_purpose"])
     assert f"purpose={purpose},repository=${{GITHUB_REPOSITORY}},run=${{GITHUB_RUN_ID}}" in encrypt["run"]
-    upload = uploads(apply)["errored-tfstate"]
+    upload = uploads(apply)["errored-tfstate-${{ github.run_attempt }}"]
+    assert "errored-tfstate-${GITHUB_RUN_ATTEMPT} of run ${GITHUB_RUN_ID}" in encrypt["run"]
     assert upload["if"] == encrypt["if"]
     assert sorted(upload["with"]["path"].split()) == ["terraform/errored.tfstate.enc", "terraform/errored.tfstate.key"]
     # Only the apply role may get such a data key, and none may decrypt it but an administrator.
@@ -897,18 +968,59 @@ def test_a_long_plan_is_cut_at_a_line_with_a_notice(workspace):
                            {"PLAN_SUMMARY_LIMIT": "10000"})
     assert result.returncode == 0, result.stderr
     text = workspace.summary.read_text()
-    assert f"the plan is {plan.stat().st_size} bytes; this summary shows its first 10000" in text
-    assert "artifact `tfplan-text`" in text
     ((opening, closing),) = code_blocks(text)
     assert closing == len(text.splitlines()) - 1
     body = text.splitlines()[opening + 1:closing]
     assert body and body == lines[:len(body)], "whole lines only, in order"
-    assert len("\n".join(body).encode()) <= 10000
+    shown = len("\n".join(body).encode()) + 1
+    assert 10000 - len(lines[0].encode()) - 1 < shown <= 10000, "as many whole lines as fit"
+    assert f"the plan is {plan.stat().st_size} bytes; this summary shows its first {shown}." in text
+    assert "artifact `tfplan-text`" in text
     # Short enough: whole, and the fence still closes on a line of its own.
     plan.write_text("one line without newline")
     workspace.summary.write_text("")
     workspace.run({"run": '.github/scripts/plan-summary "$RUNNER_TEMP/plan.txt" "t" tfplan-text'})
     assert workspace.summary.read_text().splitlines()[-2:] == ["one line without newline", "```"]
+
+
+def test_a_nul_or_a_stray_byte_cannot_hide_the_backticks(workspace):
+    # grep calls a file with a NUL (or, in a UTF-8 locale, a byte that is not UTF-8) binary
+    # and prints no match: the fence would stay at 3 and ``` in a value would end it.
+    plan = workspace.temp / "plan.txt"
+    plan.write_bytes(b'  ~ value = "\x00"\n  ~ other = "\xff\xfe"\n```\n# escaped: **bold** [link](https://example.com)\n`````` six\n')
+    result = workspace.run({"run": '.github/scripts/plan-summary "$RUNNER_TEMP/plan.txt" "the plan" tfplan-text'})
+    assert result.returncode == 0, result.stderr
+    text = workspace.summary.read_bytes().decode("utf-8", "surrogateescape")
+    lines = text.splitlines()
+    assert lines[2] == "`" * 7 and lines[-1] == "`" * 7
+    ((opening, closing),) = code_blocks(text)
+    assert (opening, closing) == (2, len(lines) - 1)
+    assert workspace.summary.read_bytes().count(plan.read_bytes()) == 1, "the plan, byte for byte"
+
+
+def test_a_plan_ending_in_a_nul_still_gets_its_closing_fence_on_a_line_of_its_own(workspace):
+    plan = workspace.temp / "plan.txt"
+    plan.write_bytes(b"  + x = 1\n\x00")
+    result = workspace.run({"run": '.github/scripts/plan-summary "$RUNNER_TEMP/plan.txt" "the plan" tfplan-text'})
+    assert result.returncode == 0, result.stderr
+    assert workspace.summary.read_bytes().endswith(b"\x00\n```\n")
+
+
+def test_a_single_line_longer_than_the_limit_is_cut_inside_it(workspace):
+    plan = workspace.temp / "plan.txt"
+    line = "  ~ policy = \"" + "é✓" * 4000 + "\" ```` \n"
+    plan.write_text(line + "  + next line\n")
+    result = workspace.run({"run": '.github/scripts/plan-summary "$RUNNER_TEMP/plan.txt" "the plan" tfplan-text'},
+                           {"PLAN_SUMMARY_LIMIT": "10000"})
+    assert result.returncode == 0, result.stderr
+    # 10000 bytes end in the first byte of an é: the cut leaves it out, and the text stays UTF-8.
+    text = workspace.summary.read_bytes().decode("utf-8")
+    ((opening, closing),) = code_blocks(text)
+    (body,) = text.splitlines()[opening + 1:closing]
+    assert line.startswith(body) and len(body.encode()) == 9999
+    assert f"this summary shows its first {len(body.encode())}." in text
+    # The backticks beyond the cut still size the fence: it closes on its own line.
+    assert text.splitlines()[opening] == "`" * 5 and closing == len(text.splitlines()) - 1
 
 
 # --- what verify needs, checked before anything changes ----------------------------------------
@@ -917,13 +1029,20 @@ def test_a_long_plan_is_cut_at_a_line_with_a_notice(workspace):
 PLAN_JSON_STUB = 'test "$*" = "show -json tfplan"\ncat "$PLAN_JSON"\n'
 
 
-@pytest.mark.parametrize("variables, ok", [
-    ({"snowflake_probe_rsa_public_key": {"value": "MIIBIjANBgkqh"}}, True),
-    ({}, False),
-    ({"snowflake_probe_rsa_public_key": {"value": None}}, False),
-    ({"snowflake_probe_rsa_public_key": {"value": ""}}, False),
+PROBE_KEY = {"snowflake_probe_rsa_public_key": {"value": "MIIBIjANBgkqh"}}
+ACCOUNT = {"snowflake_organization_name": {"value": "MYORG"}, "snowflake_account_name": {"value": "MY_ACCOUNT"}}
+
+
+@pytest.mark.parametrize("variables, ok, named", [
+    ({**PROBE_KEY, **ACCOUNT}, True, None),
+    ({**ACCOUNT}, False, "snowflake_probe_rsa_public_key"),
+    ({"snowflake_probe_rsa_public_key": {"value": None}, **ACCOUNT}, False, "snowflake_probe_rsa_public_key"),
+    ({"snowflake_probe_rsa_public_key": {"value": ""}, **ACCOUNT}, False, "snowflake_probe_rsa_public_key"),
+    ({**PROBE_KEY, "snowflake_account_name": {"value": "MY_ACCOUNT"}}, False, "snowflake_organization_name"),
+    # One line each: a value with a newline could write outputs of its own.
+    ({**PROBE_KEY, **ACCOUNT, "snowflake_account_name": {"value": "X\nsnowflake-organization=EVIL"}}, False, "snowflake_account_name"),
 ])
-def test_the_plan_fails_without_the_probe_users_key(deploy, workspace, seal_keys, variables, ok):
+def test_the_plan_fails_without_what_verify_needs(deploy, workspace, seal_keys, variables, ok, named):
     require("jq", "openssl")
     plan = deploy["jobs"]["plan"]
     check = step_named(plan, "probe user")
@@ -934,8 +1053,11 @@ def test_the_plan_fails_without_the_probe_users_key(deploy, workspace, seal_keys
     workspace.stub("terraform", PLAN_JSON_STUB)
     result = workspace.run(check, {"PLAN_JSON": str(plan_json), "VERIFY_PUBLIC_KEY": seal_keys["VERIFY_PUBLIC_KEY"]})
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
-    if not ok:
-        assert "snowflake_probe_rsa_public_key" in result.stdout
+    if ok:
+        # The Snowflake account of the probe, for verify (docs: no sed of env/prod.tfvars).
+        assert workspace.outputs() == {"snowflake-organization": "MYORG", "snowflake-account": "MY_ACCOUNT"}
+    else:
+        assert named in result.stdout and workspace.outputs() == {}
 
 
 @pytest.mark.parametrize("key, ok", [("good", True), ("", False), ("garbage", False), ("short", False)])
@@ -943,7 +1065,7 @@ def test_the_plan_fails_without_a_key_to_seal_the_api_key(deploy, workspace, sea
     require("jq", "openssl")
     check = step_named(deploy["jobs"]["plan"], "probe user")
     plan_json = workspace.temp / "plan.json"
-    plan_json.write_text(json.dumps({"variables": {"snowflake_probe_rsa_public_key": {"value": "MIIB"}}}))
+    plan_json.write_text(json.dumps({"variables": {**PROBE_KEY, **ACCOUNT}}))
     workspace.stub("terraform", PLAN_JSON_STUB)
     if key == "good":
         key = seal_keys["VERIFY_PUBLIC_KEY"]
@@ -1055,16 +1177,44 @@ def test_lambda_zips_leave_hidden_files_and_directories_out(tmp_path):
 def test_deploy_runs_the_postman_collection_against_the_deployed_url(deploy):
     verify = deploy["jobs"]["verify"]
     command = runs(verify)
-    match = re.search(r"newman run (\S+)\s+\\?\s*-e (\S+)", command)
-    assert match, "newman must run the collection with an environment"
-    collection, environment = (REPO / p for p in match.groups())
-    assert collection.is_file() and environment.is_file()
-    keys = {v["key"] for v in json.loads(environment.read_text())["values"]}
-    passed = set(re.findall(r'--env-var "(\w+)=', command))
-    assert passed == {"api_url", "api_key"} and passed <= keys
+    match = re.search(r'newman run (\S+) -e "\$environment"', command)
+    assert match, "newman must run the collection with the environment file the step writes"
+    assert (REPO / match.group(1)).is_file()
+    assert "--env-var" not in command, "nothing on newman's command line, least of all the key"
     assert "npm ci --no-audit --no-fund --ignore-scripts" in command
     (node,) = [s for s in steps(verify) if uses(s) == "actions/setup-node"]
     assert node["with"]["package-manager-cache"] is False
+
+
+NPX_STUB = """
+args="$*"
+if [[ "$args" == *"$API_KEY_SEEN"* ]]; then echo "the key is on the command line" >&2; exit 3; fi
+test "$1 $2 $3 $4" = "--no-install newman run postman/rtstream.postman_collection.json"
+test "$5" = -e
+stat -c %a "$6" > "$RUNNER_TEMP/seen.mode"
+cp "$6" "$RUNNER_TEMP/seen.json"
+exit "${NEWMAN_STATUS:-0}"
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_newman_reads_the_key_from_a_private_environment_file(deploy, workspace, status):
+    require("jq")
+    step = step_named(deploy["jobs"]["verify"], "Postman collection")
+    (workspace.root / "postman").mkdir()
+    shutil.copy(REPO / "postman" / "aws.postman_environment.json", workspace.root / "postman")
+    api_key = "Zq8y3Kp0s9VbXr1mT4nLwE7aC2dF6gH5jQ1uI0oP"
+    (workspace.temp / "api-key").write_text(api_key)
+    workspace.stub("npx", NPX_STUB)
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/events"
+    result = workspace.run(step, {"API_URL": url, "API_KEY_SEEN": api_key, "NEWMAN_STATUS": str(status)})
+    assert result.returncode == status, result.stdout + result.stderr
+    assert (workspace.temp / "seen.mode").read_text().strip() == "600"
+    values = {v["key"]: v["value"] for v in json.loads((workspace.temp / "seen.json").read_text())["values"]}
+    assert values == {"api_url": url, "api_key": api_key}
+    assert not (workspace.temp / "aws.postman_environment.json").exists(), "removed, whatever newman's result"
+    assert json.loads((workspace.root / "postman" / "aws.postman_environment.json").read_text()) == \
+        json.loads((REPO / "postman" / "aws.postman_environment.json").read_text()), "the committed file stays as it is"
 
 
 def test_the_probe_runs_last_as_the_reader(deploy):
@@ -1072,11 +1222,25 @@ def test_the_probe_runs_last_as_the_reader(deploy):
     probe = step_index(verify, running("scripts/probe.py"))
     assert probe == len(steps(verify)) - 1 and probe > step_index(verify, running("newman run"))
     step = steps(verify)[probe]
-    for option in ("--api-url", "--api-key", "--view"):
+    for option in ("--api-url", "--view"):
         assert option in step["run"]
+    # The API key through the environment, never the command line (/proc/*/cmdline).
+    assert "--api-key" not in step["run"] and "export RTSTREAM_API_KEY" in step["run"]
     assert step["env"]["SNOWFLAKE_ROLE"] == "${{ needs.apply.outputs.reader-role }}"
     assert step["env"]["SNOWFLAKE_USER"] == "${{ needs.apply.outputs.probe-user }}"
     assert step["env"]["SNOWFLAKE_WAREHOUSE"] == "${{ needs.apply.outputs.warehouse }}"
+    # The account as Terraform evaluated env/prod.tfvars (the plan job's outputs), not a sed of it.
+    assert step["env"]["SNOWFLAKE_ORGANIZATION_NAME"] == "${{ needs.plan.outputs.snowflake-organization }}"
+    assert step["env"]["SNOWFLAKE_ACCOUNT_NAME"] == "${{ needs.plan.outputs.snowflake-account }}"
+    assert "prod.tfvars" not in runs(deploy["jobs"]["verify"])
+
+
+def test_node_is_a_supported_release_everywhere(workflows):
+    # Node 20 reached its end of life in April 2026; newman 6.2.2 runs on 22.
+    versions = {(name, job_id): step["with"]["node-version"] for name, job_id, job in all_jobs(workflows)
+                for step in steps(job) if uses(step) == "actions/setup-node"}
+    assert {("deploy.yml", "verify"), ("ci.yml", "e2e")} <= set(versions)
+    assert set(versions.values()) == {"22"}, versions
 
 
 def test_the_probe_runs_from_packages_pinned_by_hash(ci, deploy):

@@ -176,13 +176,61 @@ run "pull_request_plans_read_the_state_object_only" {
   }
 
   assert {
-    condition     = jsondecode(data.aws_iam_policy_document.trust["pull_request_plan"].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:acme/rtstream:environment:plan"
-    error_message = "Only the environment plan may assume the pull-request plan role."
+    condition     = flatten([jsondecode(data.aws_iam_policy_document.trust["pull_request_plan"].json).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"]]) == ["repo:acme/rtstream:environment:plan:ref:refs/pull/*/merge"]
+    error_message = "Only the environment plan, in a pull request's merge ref, may assume the pull-request plan role."
   }
 
   assert {
-    condition     = flatten([jsondecode(data.aws_iam_policy_document.trust["plan"].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]) == ["repo:acme/rtstream:environment:production-plan"]
-    error_message = "A pull request's environment must not reach main's plan role (ReadOnlyAccess)."
+    condition     = !can(jsondecode(data.aws_iam_policy_document.trust["pull_request_plan"].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"])
+    error_message = "The pull-request plan role compares sub once, with StringLike."
+  }
+}
+
+# The sub of the repository's custom template (repo, context, ref): a job in environment
+# production-plan or production gets a token for its role only in a run of main, whatever
+# GitHub's deployment branch rules let through (a pull request runs in refs/pull/N/merge).
+run "main_roles_trust_their_environment_on_main_only" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for key, sub in { plan = "repo:acme/rtstream:environment:production-plan:ref:refs/heads/main", apply = "repo:acme/rtstream:environment:production:ref:refs/heads/main" } :
+      flatten([jsondecode(data.aws_iam_policy_document.trust[key].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]) == [sub]
+    ])
+    error_message = "Main's plan role and the apply role trust exactly their environment on refs/heads/main."
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["plan", "apply"] :
+      !can(jsondecode(data.aws_iam_policy_document.trust[key].json).Statement[0].Condition.StringLike)
+    ])
+    error_message = "No wildcard subject for the roles that read the account or apply."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, statements in { for key, document in data.aws_iam_policy_document.trust : key => jsondecode(document.json).Statement } :
+      length(statements) == 1 && flatten([statements[0].Condition.StringEquals["token.actions.githubusercontent.com:aud"]]) == ["sts.amazonaws.com"]
+    ])
+    error_message = "One statement per role, for the audience sts.amazonaws.com."
+  }
+}
+
+run "immutable_subject_claims_name_the_ids" {
+  command = plan
+
+  variables {
+    github_repository_ids = { owner_id = 1234, repository_id = 56789 }
+  }
+
+  assert {
+    condition = (
+      flatten([jsondecode(data.aws_iam_policy_document.trust["apply"].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]) == ["repo:acme@1234/rtstream@56789:environment:production:ref:refs/heads/main"]
+      && flatten([jsondecode(data.aws_iam_policy_document.trust["plan"].json).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]) == ["repo:acme@1234/rtstream@56789:environment:production-plan:ref:refs/heads/main"]
+      && flatten([jsondecode(data.aws_iam_policy_document.trust["pull_request_plan"].json).Statement[0].Condition.StringLike["token.actions.githubusercontent.com:sub"]]) == ["repo:acme@1234/rtstream@56789:environment:plan:ref:refs/pull/*/merge"]
+    )
+    error_message = "With github_repository_ids the subjects take GitHub's immutable form OWNER@ID/REPO@ID."
   }
 }
 
@@ -196,7 +244,7 @@ run "main_plan_and_apply_read_no_data" {
 
   assert {
     condition = alltrue([
-      for action in ["s3:GetObject", "ssm:GetParameter", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue", "logs:GetLogEvents", "logs:FilterLogEvents", "dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "kinesis:GetRecords"] :
+      for action in ["s3:GetObject", "ssm:GetParameter", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue", "logs:GetLogEvents", "logs:FilterLogEvents", "dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:PartiQLSelect", "kinesis:GetRecords", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "lambda:GetLayerVersion"] :
       anytrue([
         for s in jsondecode(data.aws_iam_policy_document.deny_data_reads.json).Statement :
         s.Effect == "Deny" && anytrue([for denied in flatten([s.Action]) : denied == action || (endswith(denied, "*") && startswith(action, trimsuffix(denied, "*")))])
@@ -211,5 +259,45 @@ run "main_plan_and_apply_read_no_data" {
       contains(flatten([s.Action]), "s3:GetObject") && toset(flatten([try(s.NotResource, [])])) == toset(["arn:aws:s3:::rtstream-tfstate-123456789012/rtstream/prod.tfstate", "arn:aws:s3:::rtstream-tfstate-123456789012/rtstream/prod.tfstate.tflock"])
     ])
     error_message = "Objects are denied except the state and its lock."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(data.aws_iam_policy_document.deny_data_reads.json).Statement :
+      s.Effect == "Deny" && flatten([s.Action]) == ["lambda:GetFunction"] && flatten([try(s.NotResource, [])]) == ["arn:aws:lambda:eu-west-1:123456789012:function:rtstream-prod-*"]
+    ])
+    error_message = "GetFunction (a presigned URL of the code) is denied but for the deployment's own functions."
+  }
+}
+
+# IAM's size limits, whitespace aside: 6,144 characters per managed policy, 10,240 for all the
+# inline policies of a role together. Both ways of the deployment key (the first deploy's
+# statements are the longer ones).
+run "policies_fit_iam_size_limits_with_the_key_pinned" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for document in [data.aws_iam_policy_document.deploy_identity, data.aws_iam_policy_document.deploy_services, data.aws_iam_policy_document.workload_boundary] : length(document.minified_json) <= 6144])
+    error_message = "A managed policy holds at most 6,144 characters."
+  }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.deny_data_reads.minified_json) + length(data.aws_iam_policy_document.plan.minified_json) <= 10240 && length(data.aws_iam_policy_document.pull_request_plan.minified_json) <= 10240
+    error_message = "A role's inline policies hold at most 10,240 characters together."
+  }
+}
+
+run "policies_fit_iam_size_limits_before_the_first_deploy" {
+  command = plan
+
+  variables {
+    deployment_kms_key_arn = null
+  }
+
+  expect_failures = [check.deployment_key_pinned]
+
+  assert {
+    condition     = alltrue([for document in [data.aws_iam_policy_document.deploy_identity, data.aws_iam_policy_document.deploy_services, data.aws_iam_policy_document.workload_boundary] : length(document.minified_json) <= 6144])
+    error_message = "A managed policy holds at most 6,144 characters."
   }
 }
