@@ -129,7 +129,7 @@ pub fn transform(
         .ok_or(RecordError::NoOccurredAt)?;
 
     let mut line = Vec::with_capacity(text.len() + 320);
-    compact_into(&mut line, text);
+    crate::json_text::compact_into(&mut line, text);
     line.pop(); // the object's closing brace: `_ingest` goes before it
     line.extend_from_slice(b",\"");
     line.extend_from_slice(INGEST_FIELD.as_bytes());
@@ -165,29 +165,6 @@ fn write_ingest(line: &mut Vec<u8>, provenance: &Provenance<'_>) {
         serde_json::to_writer(&mut *line, value).expect("writing to a Vec cannot fail");
     }
     line.push(b'}');
-}
-
-/// Copies JSON `text` without the whitespace between tokens. `text` must be valid JSON: then
-/// every `"` outside a string opens one, and inside a string only `\"` does not close it.
-fn compact_into(out: &mut Vec<u8>, text: &[u8]) {
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in text {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-        } else if byte == b'"' {
-            in_string = true;
-        } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
-            continue;
-        }
-        out.push(byte);
-    }
 }
 
 /// A record's top-level fields, each as its raw JSON text, in order.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod firehose;
+mod json_text;
 pub mod kinesis;
 #[cfg(feature = "logging")]
 pub mod logging;

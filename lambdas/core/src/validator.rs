@@ -68,23 +68,7 @@ impl RawEvent {
 /// JSON text without whitespace outside strings (inside them, line breaks are escaped).
 fn minified(text: &[u8]) -> String {
     let mut compact = Vec::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &byte in text {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-        } else if byte == b'"' {
-            in_string = true;
-        } else if byte.is_ascii_whitespace() {
-            continue;
-        }
-        compact.push(byte);
-    }
+    crate::json_text::compact_into(&mut compact, text);
     String::from_utf8(compact).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 

@@ -3,39 +3,11 @@
 
 mod common;
 
-use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
-use aws_sdk_kinesis::types::PutRecordsResultEntry;
-use aws_smithy_mocks::{mock, Rule};
 use common::*;
 use flate2::{write::GzEncoder, Compression};
 use rtstream_core::validator::RequestBody;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-/// The data of every record Kinesis was sent, in order.
-type Records = Arc<Mutex<Vec<Vec<u8>>>>;
-
-fn kinesis_keeping(records: Records) -> Rule {
-    mock!(aws_sdk_kinesis::Client::put_records).then_compute_output(move |request| {
-        let mut records = records.lock().unwrap();
-        let entries = request
-            .records()
-            .iter()
-            .map(|entry| {
-                records.push(entry.data().as_ref().to_vec());
-                PutRecordsResultEntry::builder()
-                    .sequence_number(format!("4959{:020}", records.len()))
-                    .shard_id("shardId-000000000000")
-                    .build()
-            })
-            .collect();
-        PutRecordsOutput::builder()
-            .set_records(Some(entries))
-            .build()
-            .unwrap()
-    })
-}
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());

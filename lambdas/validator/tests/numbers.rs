@@ -3,37 +3,14 @@
 
 mod common;
 
-use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
-use aws_sdk_kinesis::types::PutRecordsResultEntry;
-use aws_smithy_mocks::mock;
 use common::*;
 use rtstream_core::firehose::{transform, Provenance};
 use rtstream_core::validator::RequestBody;
-use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn a_number_arrives_in_s3_as_the_client_wrote_it() {
-    let records: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let seen = records.clone();
-    let kinesis = mock!(aws_sdk_kinesis::Client::put_records).then_compute_output(move |request| {
-        let mut seen = seen.lock().unwrap();
-        let entries = request
-            .records()
-            .iter()
-            .map(|entry| {
-                seen.push(entry.data().as_ref().to_vec());
-                PutRecordsResultEntry::builder()
-                    .sequence_number(format!("4959{:020}", seen.len()))
-                    .shard_id("shardId-000000000000")
-                    .build()
-            })
-            .collect();
-        PutRecordsOutput::builder()
-            .set_records(Some(entries))
-            .build()
-            .unwrap()
-    });
-    let app = app(kinesis, s3_stores(Objects::default()));
+    let records = Records::default();
+    let app = app(kinesis_keeping(records.clone()), s3_stores(Objects::default()));
     let occurred_at = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
     let body = format!(
         "[\n  {{\n    \"event_id\": \"n-1\",\n    \"event_type\": \"order_placed\",\n    \"occurred_at\": \"{occurred_at}\",\n    \"payload\": {{\"order_id\": \"17\", \"amount\": 12345678901234567890.123456789, \"currency\": \"EUR\", \"exp\": 1.0E+2}}\n  }},\n  {{\"event_type\": \"page_view\", \"occurred_at\": \"{occurred_at}\", \"payload\": {{\"url\": \"x\", \"n\": -0.000000000000000000001}}}}\n]"

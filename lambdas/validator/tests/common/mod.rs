@@ -159,3 +159,27 @@ pub fn ndjson_lines(body: &[u8]) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_slice(line).unwrap())
         .collect()
 }
+
+/// The data of every record Kinesis was sent, in order.
+pub type Records = Arc<Mutex<Vec<Vec<u8>>>>;
+
+pub fn kinesis_keeping(records: Records) -> Rule {
+    mock!(aws_sdk_kinesis::Client::put_records).then_compute_output(move |request| {
+        let mut records = records.lock().unwrap();
+        let entries = request
+            .records()
+            .iter()
+            .map(|entry| {
+                records.push(entry.data().as_ref().to_vec());
+                PutRecordsResultEntry::builder()
+                    .sequence_number(format!("4959{:020}", records.len()))
+                    .shard_id("shardId-000000000000")
+                    .build()
+            })
+            .collect();
+        PutRecordsOutput::builder()
+            .set_records(Some(entries))
+            .build()
+            .unwrap()
+    })
+}
