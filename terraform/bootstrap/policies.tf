@@ -71,16 +71,14 @@ data "aws_iam_policy_document" "plan" {
       values   = ["lambda.${var.aws_region}.${local.dns_suffix}"]
     }
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Project"
-      values   = [var.deployment_tags["Project"]]
-    }
+    dynamic "condition" {
+      for_each = var.deployment_tags
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Environment"
-      values   = [var.deployment_tags["Environment"]]
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${condition.key}"
+        values   = [condition.value]
+      }
     }
   }
 }
@@ -301,16 +299,14 @@ data "aws_iam_policy_document" "deploy_identity" {
       actions   = ["kms:CreateKey"]
       resources = ["*"]
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:RequestTag/Project"
-        values   = [var.deployment_tags["Project"]]
-      }
+      dynamic "condition" {
+        for_each = var.deployment_tags
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:RequestTag/Environment"
-        values   = [var.deployment_tags["Environment"]]
+        content {
+          test     = "StringEquals"
+          variable = "aws:RequestTag/${condition.key}"
+          values   = [condition.value]
+        }
       }
     }
   }
@@ -324,16 +320,14 @@ data "aws_iam_policy_document" "deploy_identity" {
       actions   = ["kms:TagResource"]
       resources = [local.deployment_key]
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:RequestTag/Project"
-        values   = [var.deployment_tags["Project"]]
-      }
+      dynamic "condition" {
+        for_each = var.deployment_tags
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:RequestTag/Environment"
-        values   = [var.deployment_tags["Environment"]]
+        content {
+          test     = "StringEquals"
+          variable = "aws:RequestTag/${condition.key}"
+          values   = [condition.value]
+        }
       }
     }
   }
@@ -346,16 +340,14 @@ data "aws_iam_policy_document" "deploy_identity" {
       actions   = ["kms:CreateAlias", "kms:EnableKeyRotation"]
       resources = [local.deployment_key]
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:ResourceTag/Project"
-        values   = [var.deployment_tags["Project"]]
-      }
+      dynamic "condition" {
+        for_each = var.deployment_tags
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:ResourceTag/Environment"
-        values   = [var.deployment_tags["Environment"]]
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceTag/${condition.key}"
+          values   = [condition.value]
+        }
       }
     }
   }
@@ -380,16 +372,14 @@ data "aws_iam_policy_document" "deploy_identity" {
       values   = local.kms_via_services
     }
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Project"
-      values   = [var.deployment_tags["Project"]]
-    }
+    dynamic "condition" {
+      for_each = var.deployment_tags
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Environment"
-      values   = [var.deployment_tags["Environment"]]
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${condition.key}"
+        values   = [condition.value]
+      }
     }
   }
 
@@ -687,16 +677,14 @@ data "aws_iam_policy_document" "workload_boundary" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [local.deployment_key]
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Project"
-      values   = [var.deployment_tags["Project"]]
-    }
+    dynamic "condition" {
+      for_each = var.deployment_tags
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Environment"
-      values   = [var.deployment_tags["Environment"]]
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${condition.key}"
+        values   = [condition.value]
+      }
     }
   }
 
