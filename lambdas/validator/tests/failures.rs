@@ -256,6 +256,16 @@ async fn refusals_no_retry_can_fix_fail_the_request_at_once() {
     }
 }
 
+/// The status of each event in a reply, in request order.
+fn statuses(body: &serde_json::Value) -> Vec<&str> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| result["status"].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn records_kinesis_took_after_a_refused_one_are_acknowledged() {
     // One call; Kinesis refuses "b" for good but writes "a" and "c": only "b" is to be resent.
@@ -276,13 +286,7 @@ async fn records_kinesis_took_after_a_refused_one_are_acknowledged() {
         "a permanent refusal is not retried"
     );
     assert_eq!(reply.status, 503, "{}", reply.body);
-    let statuses: Vec<&str> = reply.body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|result| result["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["accepted", "failed", "accepted"]);
+    assert_eq!(statuses(&reply.body), ["accepted", "failed", "accepted"]);
 }
 
 #[tokio::test]
@@ -315,14 +319,8 @@ async fn a_refusal_after_a_successful_call_keeps_what_was_written() {
     assert!(started.elapsed() < AT_ONCE);
     assert_eq!(calls.lock().unwrap().len(), 2, "no call after the refusal");
     assert_eq!(reply.status, 503);
-    let statuses: Vec<&str> = reply.body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|result| result["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses,
+        statuses(&reply.body),
         ["accepted", "accepted", "failed", "failed", "failed"],
         "the 503 names exactly the events to resend"
     );
