@@ -7,15 +7,19 @@ become rows of EVENTS_DEDUP, with the values sent, and measures how long that ta
    `rtstream-probe`) in batches of `--batch-size`, recording when each POST started and the API's
    per-event result. Only events answered `accepted` are expected to land; a non-202 answer or a
    probe event that is not accepted is a failure (the reply is printed).
-3. Poll the view, one query per poll for the run's ids not yet seen, until every accepted event
-   is a row or `--timeout-seconds` (counted from the last POST) pass. Each row must carry the
-   event_type, occurred_at instant, source and payload that were sent.
-4. Print POST -> queryable latency (p50/p95/max over the events that landed; an event's latency is
-   the start of the first poll that returned its row minus the start of its POST, so the poll
-   interval is the resolution), append the same to $GITHUB_STEP_SUMMARY when it is set.
+3. Meanwhile (from the first accepted event on, not after the last POST, so that a long run does
+   not inflate the early events' latency) poll the view, one query per poll for the accepted ids
+   not yet seen, until every accepted event is a row or `--timeout-seconds` (counted from the last
+   POST) pass. Each row must carry the event_type, occurred_at instant, source and payload sent.
+4. Print POST -> queryable latency for the delivery mode (p50/p95/p99/max over the events that
+   landed; an event's latency is the start of the first poll that returned its row minus the start
+   of its POST, so the poll interval is the resolution), append the same to $GITHUB_STEP_SUMMARY
+   when it is set.
 
 `--local` takes the API and the warehouse from the running local stack (`scripts/local up`): the
-same HTTP client and the same connector queries, against MiniStack and fakesnow's server.
+same HTTP client and the same connector queries, against MiniStack and fakesnow's server; the
+delivery mode is the stack's. On AWS `--mode` labels the figures (`terraform output -raw
+delivery_mode`).
 Exit codes: 0 passed, 1 the probe failed, 2 usage or configuration (nothing was posted).
 Documented in docs/probe.md.
 """
@@ -28,6 +32,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -46,10 +51,14 @@ from localstack.api import Answer, Api
 from localstack.settings import PIPELINE
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The label of figures whose mode neither --mode nor the rows tell.
+UNKNOWN_MODE = "unknown"
+# FILE_NAME of a row the Snowflake destination inserted: `kinesis/<shard id>/<sequence number>`.
+STREAMING_FILE_NAME_PREFIX = "kinesis/"
 
 SOURCE = "rtstream-probe"
 EVENT_TYPE = "page_view"  # schemas/page_view.json
-COLUMNS = ("EVENT_ID", "EVENT_TYPE", "OCCURRED_AT", "SOURCE", "PAYLOAD")
+COLUMNS = ("EVENT_ID", "EVENT_TYPE", "OCCURRED_AT", "SOURCE", "PAYLOAD", "FILE_NAME")
 
 DEFAULT_EVENTS = 10
 MAX_EVENTS = 1000
@@ -172,15 +181,16 @@ class Target:
     api: Api
     connect: Callable[[], SnowflakeConnection]
     describe: str  # where the warehouse is, for messages
+    mode: str | None  # the delivery mode, when known before the rows tell it
 
 
-def aws_target(api_url: str, api_key: str, env: Mapping[str, str]) -> Target:
+def aws_target(api_url: str, api_key: str, env: Mapping[str, str], mode: str | None) -> Target:
     settings = SnowflakeSettings.from_env(env)
     return Target(Api(api_url, api_key), settings.connect,
-                  f"Snowflake account {settings.account} as {settings.user} (role {settings.role})")
+                  f"Snowflake account {settings.account} as {settings.user} (role {settings.role})", mode)
 
 
-def local_target() -> Target:
+def local_target(mode: str | None) -> Target:
     """The running local stack: its API (.local/env) and fakesnow's server, through the connector."""
     from localstack import warehouse
     from localstack.settings import LOCAL
@@ -192,8 +202,12 @@ def local_target() -> Target:
         api = Api.from_env_file()
     except RuntimeError as error:
         raise UsageError(str(error)) from None
+    if mode is not None and mode != LOCAL.delivery_mode:
+        raise UsageError(f"--mode {mode}: the local stack runs in delivery mode {LOCAL.delivery_mode} "
+                         f"(scripts/local up --mode {mode})")
     # With the server up, warehouse.connect() is a snowflake.connector connection to it.
-    return Target(api, warehouse.connect, f"the local warehouse on 127.0.0.1:{LOCAL.warehouse_port}")
+    return Target(api, warehouse.connect, f"the local warehouse on 127.0.0.1:{LOCAL.warehouse_port}",
+                  LOCAL.delivery_mode)
 
 
 def open_view(target: Target, view: str) -> SnowflakeConnection:
@@ -227,6 +241,9 @@ class Sent:
 class Posting:
     accepted: dict[str, Sent] = field(default_factory=dict)  # event_id -> the event as sent
     failures: list[str] = field(default_factory=list)
+    # Set when every POST is answered (or failed); the poller reads `accepted` while it grows.
+    done: threading.Event = field(default_factory=threading.Event)
+    finished_at: float | None = None  # time.monotonic() of the last answer
 
 
 def make_event(run: str, index: int) -> dict[str, Any]:
@@ -245,8 +262,17 @@ def make_event(run: str, index: int) -> dict[str, Any]:
     }
 
 
-def post_all(api: Api, run: str, count: int, batch_size: int) -> Posting:
-    posting = Posting()
+def post_all(api: Api, run: str, count: int, batch_size: int, posting: Posting | None = None) -> Posting:
+    posting = posting or Posting()
+    try:
+        _post_batches(api, run, count, batch_size, posting)
+    finally:
+        posting.finished_at = time.monotonic()
+        posting.done.set()
+    return posting
+
+
+def _post_batches(api: Api, run: str, count: int, batch_size: int, posting: Posting) -> None:
     for first in range(0, count, batch_size):
         events = [make_event(run, index) for index in range(first, min(count, first + batch_size))]
         ids = ", ".join(event["event_id"] for event in events)
@@ -262,7 +288,6 @@ def post_all(api: Api, run: str, count: int, batch_size: int) -> Posting:
         if problems:
             reply = json.dumps(answer.body)[:REPLY_PRINT_CHARS]
             posting.failures.append(f"POST {ids}: {'; '.join(problems)}; HTTP {answer.status} reply: {reply}")
-    return posting
 
 
 def read_answer(answer: Answer, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -295,6 +320,7 @@ class Landing:
     seen_at: dict[str, float] = field(default_factory=dict)  # event_id -> start of the poll that saw it
     problems: list[str] = field(default_factory=list)  # wrong values, duplicates
     polls: int = 0
+    modes: set[str] = field(default_factory=set)  # the delivery modes the rows' FILE_NAMEs show
 
     def missing(self, accepted: Mapping[str, Sent]) -> list[str]:
         return [event_id for event_id in accepted if event_id not in self.seen_at]
@@ -325,16 +351,44 @@ def differences(row: Sequence[Any], event: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def wait_for_rows(connection: SnowflakeConnection, view: str, accepted: Mapping[str, Sent],
+def delivered_by(file_name: Any) -> str | None:
+    """The delivery mode a row's FILE_NAME shows (docs/latency.md, "The same table contract"): the
+    pipe's file under the mode's events prefix layout, or `kinesis/<shard>/<sequence>` without a
+    file (snowpipe_streaming)."""
+    if not isinstance(file_name, str):
+        return None
+    events = PIPELINE.prefixes["events"]
+    for mode in PIPELINE.delivery_modes:
+        settings = PIPELINE.delivery(mode)
+        if settings["destination"] == "snowflake":
+            if file_name.startswith(STREAMING_FILE_NAME_PREFIX):
+                return mode
+            continue
+        # The first folder of the layout, e.g. `event_type=` or `dt=`.
+        first = settings["events_prefix_template"].removeprefix(events).split("=", 1)[0] + "="
+        if file_name.startswith(first):
+            return mode
+    return None
+
+
+def wait_for_rows(connection: SnowflakeConnection, view: str, posting: Posting,
                   timeout: float, interval: float) -> Landing:
-    """Polls `view` for the accepted events not yet seen, one query per poll, until all are rows or
-    `timeout` passes; a failed poll is reported and retried at the next interval."""
+    """Polls `view` for the accepted events not yet seen, one query per poll, while the events are
+    posted and then until all are rows or `timeout` passes after the last POST; a failed poll is
+    reported and retried at the next interval."""
     landing = Landing()
-    pending = set(accepted)
     started = time.monotonic()
-    deadline, last_note, last_error = started + timeout, started, ""
+    last_note, last_error = started, ""
     cursor = connection.cursor()
-    while pending:
+    while True:
+        posted = posting.done.is_set()
+        accepted = dict(posting.accepted)  # a copy: the posting thread adds to it
+        pending = set(accepted) - set(landing.seen_at)
+        if posted and not pending:
+            break
+        if not pending:
+            time.sleep(interval)
+            continue
         polled_at = time.monotonic()
         ids = sorted(pending)
         placeholders = ", ".join(["%s"] * len(ids))
@@ -348,12 +402,12 @@ def wait_for_rows(connection: SnowflakeConnection, view: str, accepted: Mapping[
         else:
             landing.polls += 1
             new = 0
-            for event_id, *values in rows:
+            for event_id, *values, file_name in rows:
                 if event_id in landing.seen_at:
                     landing.problems.append(f"{event_id}: {view} returned more than one row")
                     continue
                 landing.seen_at[event_id] = polled_at
-                pending.discard(event_id)
+                landing.modes.add(delivered_by(file_name) or UNKNOWN_MODE)
                 new += 1
                 landing.problems += [f"{event_id}: {d}" for d in differences(values, accepted[event_id].event)]
             now = time.monotonic()
@@ -361,7 +415,11 @@ def wait_for_rows(connection: SnowflakeConnection, view: str, accepted: Mapping[
                 last_note = now
                 print(f"  +{polled_at - started:5.1f} s  poll {landing.polls}: "
                       f"{len(landing.seen_at)} of {len(accepted)} queryable", flush=True)
-        if not pending or time.monotonic() >= deadline:
+        if not posted:
+            time.sleep(interval)
+            continue
+        deadline = posting.finished_at + timeout
+        if len(landing.seen_at) >= len(accepted) or time.monotonic() >= deadline:
             break
         time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
     return landing
@@ -375,6 +433,7 @@ class Latency:
     count: int
     p50: float
     p95: float
+    p99: float
     max: float
 
     @classmethod
@@ -382,11 +441,12 @@ class Latency:
         ordered = sorted(values)
         if not ordered:
             return None
-        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 95), ordered[-1])
+        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
+                   ordered[-1])
 
-    def line(self) -> str:
-        return (f"POST -> queryable latency over {self.count} events: "
-                f"p50 {self.p50:.2f} s, p95 {self.p95:.2f} s, max {self.max:.2f} s")
+    def line(self, mode: str) -> str:
+        return (f"POST -> queryable latency (delivery mode {mode}) over {self.count} events: "
+                f"p50 {self.p50:.2f} s, p95 {self.p95:.2f} s, p99 {self.p99:.2f} s, max {self.max:.2f} s")
 
 
 def percentile(ordered: Sequence[float], p: float) -> float:
@@ -397,6 +457,7 @@ def percentile(ordered: Sequence[float], p: float) -> float:
 @dataclass(frozen=True)
 class Report:
     run: str
+    mode: str  # the delivery mode measured (see measured_mode)
     view: str
     posted: int
     accepted: int
@@ -433,14 +494,14 @@ class Report:
             f"Run `{self.run}`: {self.posted} `{EVENT_TYPE}` events posted, {self.accepted} accepted, "
             f"{self.accepted - len(self.missing)} queryable in `{self.view}`.",
             "",
-            "| events | POST → queryable p50 | p95 | max |",
-            "| ---: | ---: | ---: | ---: |",
+            "| delivery mode | events | POST → queryable p50 | p95 | p99 | max |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         if self.latency:
-            lines.append(f"| {self.latency.count} | {self.latency.p50:.2f} s | {self.latency.p95:.2f} s "
-                         f"| {self.latency.max:.2f} s |")
+            lines.append(f"| `{self.mode}` | {self.latency.count} | {self.latency.p50:.2f} s | "
+                         f"{self.latency.p95:.2f} s | {self.latency.p99:.2f} s | {self.latency.max:.2f} s |")
         else:
-            lines.append("| 0 | – | – | – |")
+            lines.append(f"| `{self.mode}` | 0 | – | – | – | – |")
         if not self.passed:
             lines += ["", self.verdict()]
         if self.missing:
@@ -451,10 +512,22 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
+def measured_mode(given: str | None, landing: Landing) -> str:
+    """The mode to label the figures with: the one given (--mode, or the local stack's), else the
+    one the rows' FILE_NAMEs show; rows of another mode than the one given are a problem."""
+    shown = sorted(landing.modes - {UNKNOWN_MODE})
+    if given is not None:
+        if any(mode != given for mode in shown):
+            landing.problems.append(f"rows delivered in mode {', '.join(shown)}, not {given} (FILE_NAME)")
+        return given
+    return shown[0] if len(shown) == 1 else UNKNOWN_MODE
+
+
 def print_report(report: Report) -> None:
     for problem in report.post_failures + report.row_problems:
         print(f"error: {problem}", file=sys.stderr)
-    print(report.latency.line() if report.latency else "POST -> queryable latency: no event became queryable")
+    print(report.latency.line(report.mode) if report.latency
+          else f"POST -> queryable latency (delivery mode {report.mode}): no event became queryable")
     if report.missing:
         print(f"missing event ids ({len(report.missing)}):")
         for event_id in report.missing:
@@ -506,6 +579,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--local", action="store_true",
                         help="use the running local stack's API and warehouse (scripts/local up) "
                              "instead of --api-url, --api-key and the SNOWFLAKE_* variables")
+    parser.add_argument("--mode", choices=PIPELINE.delivery_modes,
+                        help="the deployment's delivery mode, which labels the figures (terraform output "
+                             "-raw delivery_mode); with --local, the stack's (and it must match)")
     parser.add_argument("--events", type=_bounded(int, 1, MAX_EVENTS), default=DEFAULT_EVENTS,
                         help="how many events to post (default %(default)s)")
     parser.add_argument("--batch-size", type=_bounded(int, 1, PIPELINE.raw["limits"]["max_batch_events"]),
@@ -537,13 +613,13 @@ def resolve(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
     if args.local:
         if args.api_url is not None or args.api_key is not None:
             raise UsageError("--local takes the API from the local stack: drop --api-url and --api-key")
-        return local_target()
+        return local_target(args.mode)
     api_key = args.api_key or env.get(ENV_API_KEY, "").strip()
     if not args.api_url or not api_key:
         raise UsageError(f"--api-url and --api-key (or {ENV_API_KEY}) are required (or --local)")
     if not args.api_url.startswith(("https://", "http://")):
         raise UsageError(f"--api-url {args.api_url!r} is not an http(s) URL")
-    return aws_target(args.api_url, api_key, env)
+    return aws_target(args.api_url, api_key, env, args.mode)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -557,15 +633,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         print(f"probe {run}: posting {args.events} {EVENT_TYPE} events ({args.batch_size} per POST, "
-              f"source {SOURCE}) to {target.api.url}", flush=True)
-        posting = post_all(target.api, run, args.events, args.batch_size)
-        print(f"{len(posting.accepted)} of {args.events} accepted; polling {args.view} every "
-              f"{args.poll_seconds:g} s for up to {args.timeout_seconds:g} s", flush=True)
-        landing = wait_for_rows(connection, args.view, posting.accepted, args.timeout_seconds, args.poll_seconds)
+              f"source {SOURCE}) to {target.api.url} (delivery mode {target.mode or 'from the rows'}); "
+              f"polling {args.view} every {args.poll_seconds:g} s meanwhile and for up to "
+              f"{args.timeout_seconds:g} s after", flush=True)
+        posting = Posting()
+        poster = threading.Thread(target=post_all, args=(target.api, run, args.events, args.batch_size, posting),
+                                  name="post", daemon=True)
+        poster.start()
+        landing = wait_for_rows(connection, args.view, posting, args.timeout_seconds, args.poll_seconds)
+        poster.join()
+        print(f"{len(posting.accepted)} of {args.events} accepted", flush=True)
     finally:
         connection.close()
     report = Report(
         run=run,
+        mode=measured_mode(target.mode, landing),
         view=args.view,
         posted=args.events,
         accepted=len(posting.accepted),

@@ -9,7 +9,29 @@ SELECT
     FILE_NAME,
     FILE_ROW_NUMBER,
     LOADED_AT
+FROM ${database}.${schema}.${view}_HISTORY
+WHERE RECEIVED_AT < DATEADD(MINUTE, -${dedup_horizon_minutes}, CURRENT_TIMESTAMP())
+    OR RECEIVED_AT IS NULL
+UNION ALL
+SELECT
+    EVENT_ID,
+    EVENT_TYPE,
+    OCCURRED_AT,
+    RECEIVED_AT,
+    SOURCE,
+    PAYLOAD,
+    INGEST,
+    FILE_NAME,
+    FILE_ROW_NUMBER,
+    LOADED_AT
 FROM ${database}.${schema}.${table}
+WHERE RECEIVED_AT >= DATEADD(MINUTE, -${dedup_horizon_minutes}, CURRENT_TIMESTAMP())
+    AND EVENT_ID NOT IN (
+        SELECT EVENT_ID
+        FROM ${database}.${schema}.${view}_HISTORY
+        WHERE RECEIVED_AT < DATEADD(MINUTE, -${dedup_horizon_minutes}, CURRENT_TIMESTAMP())
+            AND RECEIVED_AT >= DATEADD(MINUTE, -2 * ${dedup_horizon_minutes}, CURRENT_TIMESTAMP())
+    )
 QUALIFY ROW_NUMBER() OVER (
     PARTITION BY EVENT_ID
     ORDER BY RECEIVED_AT, FILE_NAME, FILE_ROW_NUMBER

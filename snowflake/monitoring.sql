@@ -1,10 +1,14 @@
 -- Operational queries for the Snowpipe. Run them in a worksheet after replacing the
 -- placeholders (database, schema, table, pipe, view), or render them with the same
--- templating as the other files in this directory.
+-- templating as the other files in this directory. What alarms need is in views Terraform
+-- creates from the *_view.sql files, readable by the reader role (docs/operations.md):
+-- <table>_LOAD_ERRORS, <table>_REJECTED_ROWS, <pipe>_STATUS and <table>_FRESHNESS.
 
--- 1. Is the pipe running, and how many files are queued? executionState should be RUNNING
---    and pendingFileCount should drop back to 0 within a minute or two.
-SELECT SYSTEM$PIPE_STATUS('${database}.${schema}.${pipe}');
+-- 1. Is the pipe running, and how many files are queued? EXECUTION_STATE should be RUNNING
+--    and PENDING_FILE_COUNT should drop back to 0 within a minute or two. The view is
+--    SYSTEM$PIPE_STATUS one column per field; the freshness view adds the last row loaded.
+SELECT * FROM ${database}.${schema}.${pipe}_STATUS;
+SELECT * FROM ${database}.${schema}.${table}_FRESHNESS;
 
 -- 2. Files loaded (or not) into the table during the last 24 hours.
 SELECT FILE_NAME, LAST_LOAD_TIME, STATUS, ROW_COUNT, ROW_PARSED, ERROR_COUNT,
@@ -15,14 +19,10 @@ FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
 ))
 ORDER BY LAST_LOAD_TIME DESC;
 
--- 3. Load errors only: every load attempt that failed or partially loaded (last 24 hours).
-SELECT FILE_NAME, STATUS, ERROR_COUNT, FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER
-FROM TABLE(${database}.INFORMATION_SCHEMA.COPY_HISTORY(
-    TABLE_NAME => '${database}.${schema}.${table}',
-    START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
-))
-WHERE UPPER(STATUS) IN ('LOAD FAILED', 'PARTIALLY LOADED')
-ORDER BY LAST_LOAD_TIME DESC;
+-- 3. Load errors only: every load attempt that failed or partially loaded (last 13 days), and
+--    the rows ON_ERROR kept out of the table, per file.
+SELECT * FROM ${database}.${schema}.${table}_LOAD_ERRORS ORDER BY LAST_LOAD_TIME DESC;
+SELECT * FROM ${database}.${schema}.${table}_REJECTED_ROWS ORDER BY LAST_LOAD_TIME DESC;
 
 -- 3a. The alarm: files whose latest load attempt failed, i.e. files the pipe skipped
 --     (ON_ERROR = SKIP_FILE) and nobody has re-loaded yet. Any row means events are waiting;

@@ -10,12 +10,26 @@ locals {
   names            = { for key, template in local.config.names : key => replace(template, "{prefix}", local.name_prefix) }
   prefixes         = local.config.prefixes
 
+  # The Lambdas' EMF metrics, as they emit them: the namespace is a name like the others.
+  metrics = {
+    namespace   = replace(local.config.metrics.namespace, "{prefix}", local.name_prefix)
+    validator   = local.config.metrics.validator
+    transformer = local.config.metrics.transformer
+  }
+
   # S3 bucket names are global: by default the account and region make them unique.
   bucket_suffix = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${data.aws_caller_identity.current.account_id}-${var.aws_region}"
 
   snowflake_names = merge(
     { for key, template in local.config.snowflake : key => replace(template, "{PREFIX}", local.snowflake_prefix) },
     var.snowflake_database == null ? {} : { database = var.snowflake_database },
+  )
+
+  # How EVENTS_DEDUP is kept: config/pipeline.json dedup (also the local stack's and the cost
+  # model's), each attribute overridable by var.snowflake_dedup; modules/snowflake validates them.
+  snowflake_dedup = merge(
+    { for key, value in local.config.dedup : key => value if key != "_comment" },
+    { for key, value in var.snowflake_dedup : key => value if value != null },
   )
 
   validator = {
@@ -45,9 +59,36 @@ locals {
     error_bucket = module.storage.error_bucket_name
     error_prefix = local.prefixes.errors
     # cargo-lambda puts the repository's schemas/ next to bootstrap in the zip.
-    schema_dir = "/var/task/schemas"
+    schema_dir        = "/var/task/schemas"
+    metrics_namespace = local.metrics.namespace
+    # Whether the validator packs events into records follows the mode (delivery_modes.*.packs).
+    delivery_mode = var.delivery_mode
   })
   validator_environment = { for key, env_name in local.config.lambda_env : env_name => tostring(local.validator_settings[key]) }
+  # The delivery mode's settings (config/pipeline.json delivery_modes); a null setting is the
+  # firehose block's, and the firehose_* variables override the destination's buffering.
+  delivery_mode = local.config.delivery_modes.modes[var.delivery_mode]
+  delivery = {
+    destination          = local.delivery_mode.destination
+    dynamic_partitioning = local.delivery_mode.dynamic_partitioning
+    # The objects the pipe loads (the S3 modes), or the backup of every record (snowflake).
+    events_prefix = local.delivery_mode.destination == "extended_s3" ? coalesce(local.delivery_mode.events_prefix_template, local.config.firehose.events_prefix_template) : null
+    backup_prefix = local.delivery_mode.backup_prefix_template
+    # coalesce keeps a configured 0 (zero buffering).
+    buffering_interval_seconds        = coalesce(var.firehose_buffering_interval_seconds, local.delivery_mode.buffer_interval_seconds, local.config.firehose.buffer_interval_seconds)
+    buffering_size_mib                = coalesce(var.firehose_buffering_size_mib, local.config.firehose.buffer_size_mib)
+    processor_buffer_interval_seconds = coalesce(local.delivery_mode.processor_buffer_interval_seconds, local.config.firehose.processor_buffer_interval_seconds)
+    processor_buffer_size_mib         = coalesce(local.delivery_mode.processor_buffer_size_mib, local.config.firehose.processor_buffer_size_mib)
+  }
+
+  # The transformer's output follows the delivery mode (config delivery_modes.transformer_env:
+  # NDJSON with or without partition keys, or EVENTS' column names for JSON_MAPPING).
+  transformer_delivery_mode_environment = { (local.config.delivery_modes.transformer_env) = var.delivery_mode }
+  # The transformer reads its metrics namespace and its delivery mode.
+  transformer_environment = merge(
+    { (local.config.lambda_env.metrics_namespace) = local.metrics.namespace },
+    local.transformer_delivery_mode_environment,
+  )
 
   api_usage_plan = {
     rate_limit   = coalesce(var.api_throttle_rate_limit, local.config.api_usage_plan.rate_limit)

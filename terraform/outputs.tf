@@ -45,13 +45,28 @@ output "delivery_stream_name" {
   value       = module.delivery.name
 }
 
+output "delivery_mode" {
+  description = "How Firehose delivers to Snowflake: snowpipe, snowpipe_fresh or snowpipe_streaming (variable delivery_mode)."
+  value       = var.delivery_mode
+}
+
+output "snowflake_streaming_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the key pair of Firehose's Snowflake user (snowpipe_streaming; put its value by hand, docs/deploy.md), or null in the S3 modes."
+  value       = module.delivery.snowflake_secret_arn
+}
+
+output "snowflake_streaming_user" {
+  description = "Snowflake service user and role Firehose inserts into EVENTS as (snowpipe_streaming), or null in the S3 modes."
+  value       = module.snowflake.streaming
+}
+
 output "pipe_name" {
-  description = "Fully qualified name of the Snowpipe (for SYSTEM$PIPE_STATUS)."
+  description = "Fully qualified name of the Snowpipe (for SYSTEM$PIPE_STATUS), or null in snowpipe_streaming."
   value       = module.snowflake.pipe_name
 }
 
 output "notification_channel" {
-  description = "SQS queue ARN of the pipe, target of the data bucket's notification."
+  description = "SQS queue ARN of the pipe, target of the data bucket's notification, or null in snowpipe_streaming."
   value       = module.snowflake.notification_channel
 }
 
@@ -63,6 +78,31 @@ output "table_name" {
 output "dedup_view_name" {
   description = "Fully qualified name of the deduplicated view."
   value       = module.snowflake.dedup_view_name
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic every CloudWatch alarm notifies; subscribe more endpoints to it (alarm_email_addresses, alarm_https_endpoints)."
+  value       = module.observability.topic_arn
+}
+
+output "snowflake_error_topic_arn" {
+  description = "ARN of the SNS topic Snowflake publishes pipe load errors and the failed checks (freshness, dedup) to, or null without snowflake_enable_error_integration."
+  value       = try(module.snowflake.error_topic.arn, null)
+}
+
+output "alarms" {
+  description = "Every alarm by key (docs/operations.md): its CloudWatch name, pipeline stage, metric and alarm actions."
+  value       = module.observability.alarms
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the pipeline, a column per stage from the API to Snowpipe."
+  value       = module.observability.dashboard_name
+}
+
+output "monitoring_views" {
+  description = "Snowflake monitoring views the reader role may SELECT, by key: load_errors, rejected_rows, and in the S3 delivery modes pipe_status and freshness."
+  value       = module.snowflake.monitoring_views
 }
 
 output "kms_key_arn" {

@@ -105,14 +105,25 @@ variable "stream_retention_hours" {
 
 # --- Firehose ------------------------------------------------------------------------
 
+variable "delivery_mode" {
+  description = "How Firehose delivers to Snowflake (config/pipeline.json delivery_modes, docs/latency.md): snowpipe (dynamic partitioning -> S3 -> notification -> Snowpipe AUTO_INGEST; about 2-4 minutes), snowpipe_fresh (no partitioning, zero buffering -> S3 -> the same pipe; about a minute at p99) or snowpipe_streaming (Firehose's Snowflake destination, Snowpipe Streaming; seconds; every record also backed up under prefixes.backup; needs snowflake_streaming_rsa_public_key and the secret's value, docs/deploy.md). The table contract (EVENTS, EVENTS_DEDUP) is the same in every mode; switching replaces the Firehose stream (docs/deploy.md, Switching the delivery mode)."
+  type        = string
+  default     = "snowpipe"
+
+  validation {
+    condition     = contains(["snowpipe", "snowpipe_fresh", "snowpipe_streaming"], var.delivery_mode)
+    error_message = "delivery_mode must be snowpipe, snowpipe_fresh or snowpipe_streaming."
+  }
+}
+
 variable "firehose_buffering_interval_seconds" {
-  description = "Override of firehose.buffer_interval_seconds (60-900): the S3 delivery latency at low traffic."
+  description = "Override of the delivery mode's destination buffering interval (delivery_modes, else firehose.buffer_interval_seconds): 60-900 with dynamic partitioning (snowpipe), 0-900 otherwise. The delivery latency at low traffic."
   type        = number
   default     = null
 }
 
 variable "firehose_buffering_size_mib" {
-  description = "Override of firehose.buffer_size_mib (64-128 with dynamic partitioning)."
+  description = "Override of firehose.buffer_size_mib (64-128 with dynamic partitioning, 1-128 otherwise)."
   type        = number
   default     = null
 }
@@ -412,9 +423,9 @@ variable "snowflake_create_database" {
 }
 
 variable "snowflake_enable_error_integration" {
-  description = "Publish Snowpipe load errors to an SNS topic through a Snowflake notification integration."
+  description = "Publish Snowpipe load errors and the Snowflake freshness and duplicate checks to an SNS topic (names.snowpipe_error_topic) through a Snowflake notification integration, watched by the snowpipe-notifications alarm. On by default: without it Snowpipe has no alarm."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "snowflake_warehouse_size" {
@@ -423,8 +434,75 @@ variable "snowflake_warehouse_size" {
   default     = "XSMALL"
 }
 
+variable "snowflake_dedup" {
+  description = "How EVENTS_DEDUP is kept: merge_interval_minutes, recent_horizon_minutes, window_hours, task_size, check_enabled, check_days, check_hour_utc; an attribute left out takes config/pipeline.json dedup (modules/snowflake variable dedup validates them; snowflake/README.md)."
+  type = object({
+    merge_interval_minutes = optional(number)
+    recent_horizon_minutes = optional(number)
+    window_hours           = optional(number)
+    task_size              = optional(string)
+    check_enabled          = optional(bool)
+    check_days             = optional(number)
+    check_hour_utc         = optional(number)
+  })
+  default = {}
+}
+
 variable "snowflake_probe_rsa_public_key" {
   description = "RSA public key body (no BEGIN/END lines) of the post-deploy probe's Snowflake service user; null creates no probe user."
   type        = string
   default     = null
+}
+
+variable "snowflake_streaming_rsa_public_key" {
+  description = "RSA public key body (no BEGIN/END lines) of the Snowflake service user Firehose logs in as in delivery_mode snowpipe_streaming (required there, unused otherwise). Its private key goes into the Secrets Manager secret by hand (docs/deploy.md), never into Terraform."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.delivery_mode != "snowpipe_streaming" || var.snowflake_streaming_rsa_public_key != null
+    error_message = "delivery_mode snowpipe_streaming needs snowflake_streaming_rsa_public_key (docs/deploy.md, Switching the delivery mode)."
+  }
+}
+
+# --- Alarms and dashboard (docs/operations.md) ----------------------------------------
+
+variable "alarm_email_addresses" {
+  description = "E-mail addresses notified of every alarm (the alarm topic) and of Snowflake's load errors and checks (the Snowflake topic). Each address must confirm its subscriptions."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.alarm_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alarm_email_addresses must be e-mail addresses (name@domain.tld)."
+  }
+}
+
+variable "alarm_https_endpoints" {
+  description = "HTTPS URLs (chat or paging webhooks) notified like alarm_email_addresses. They are stored in the state and shown in plans."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for endpoint in var.alarm_https_endpoints : startswith(endpoint, "https://")])
+    error_message = "alarm_https_endpoints must be https:// URLs."
+  }
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm thresholds; an attribute left out takes the default of modules/observability (CloudWatch) or modules/snowflake (snowflake_*, the Snowflake freshness check), listed in docs/operations.md."
+  type = object({
+    period_seconds                     = optional(number)
+    api_5xx_rate_percent               = optional(number)
+    api_p99_latency_ms                 = optional(number)
+    lambda_duration_percent_of_timeout = optional(number)
+    kinesis_iterator_age_seconds       = optional(number)
+    kinesis_write_throttle_periods     = optional(number)
+    kinesis_unread_periods             = optional(number)
+    firehose_freshness_seconds         = optional(number)
+    snowflake_pending_file_minutes     = optional(number)
+    snowflake_check_interval_minutes   = optional(number)
+    snowflake_max_minutes_without_rows = optional(number)
+  })
+  default = {}
 }

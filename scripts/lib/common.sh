@@ -45,6 +45,19 @@ ensure_node_modules() {
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# cargo-fuzz, pinned, for scripts/fuzz: built from crates.io into .cache/cargo-tools (gitignored)
+# when missing or of another version. It drives libFuzzer through the nightly toolchain
+# (`cargo +nightly fuzz`), which rustup installs when the machine lacks it.
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_TOOLS="$ROOT/.cache/cargo-tools"
+ensure_cargo_fuzz() {
+  export PATH="$CARGO_TOOLS/bin:$PATH"
+  rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+  if [[ "$(cargo-fuzz --version 2>/dev/null)" == "cargo-fuzz $CARGO_FUZZ_VERSION"* ]]; then return; fi
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION into .cache/cargo-tools"
+  cargo install --locked --quiet cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$CARGO_TOOLS"
+}
+
 # Both Lambdas as provided.al2023 zips, target/lambda/<name>/bootstrap.zip; the validator's
 # carries schemas/. The one place that builds them, for the local stack and the deploy workflow.
 #   build_lambdas           this machine's architecture, plain cargo (the local stack)

@@ -13,16 +13,17 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import snowflake.connector
 
-from . import resources, warehouse
+from . import fault_proxy, resources, warehouse
 from .api import Api
 from .aws import client
 from .daemon import read_heartbeat
 from .loader import COPY_HISTORY, RELOAD_KEY
-from .processes import FIREHOSE_RELAY, MINISTACK, SERVICES, SNOWPIPE_LOADER, Service
-from .settings import CREDENTIALS, LOCAL, PIPELINE, REGION
+from .processes import FAULT_PROXY, FIREHOSE_RELAY, MINISTACK, SERVICES, SNOWPIPE_LOADER, Service
+from .settings import CREDENTIALS, LOCAL, PIPELINE, REGION, requested_delivery_mode
 
 HEALTH_TIMEOUT_SECONDS = 60
 # A heartbeat older than this means the relay or loader is stuck or gone.
@@ -63,8 +64,20 @@ def heartbeat_fresh(service: Service) -> bool:
     return bool(beat) and beat["pid"] == service.pid() and time.time() - beat["at"] < HEARTBEAT_MAX_AGE_SECONDS
 
 
+def emulator_calls_back_through_proxy() -> bool:
+    """Whether the running MiniStack hands the Lambdas the fault proxy's endpoint (one started by
+    an older `up` hands them its own)."""
+    try:
+        environ = Path(f"/proc/{MINISTACK.pid()}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"AWS_ENDPOINT_URL={LOCAL.fault_proxy_endpoint}".encode() in environ
+
+
 HEALTH = {
-    MINISTACK.name: emulator_healthy,
+    # Faults left on are not the normal stack: `up` turns them off.
+    FAULT_PROXY.name: lambda: fault_proxy.healthy() and not fault_proxy.faults_on(),
+    MINISTACK.name: lambda: emulator_healthy() and emulator_calls_back_through_proxy(),
     FIREHOSE_RELAY.name: lambda: heartbeat_fresh(FIREHOSE_RELAY),
     SNOWPIPE_LOADER.name: lambda: heartbeat_fresh(SNOWPIPE_LOADER) and warehouse.server_is_up(),
 }
@@ -75,10 +88,26 @@ def port_taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def up(_args) -> None:
+def up(args) -> None:
     started = time.monotonic()
+    mode = requested_delivery_mode(args.mode)
     for directory in (LOCAL.emulator_tmp, LOCAL.stage, LOCAL.warehouse):
         directory.mkdir(parents=True, exist_ok=True)
+    if MINISTACK.pid() is not None and not emulator_calls_back_through_proxy():
+        say("MiniStack does not route the Lambdas through the fault proxy: restarting it")
+        MINISTACK.stop()
+    if FAULT_PROXY.pid() is None:
+        if port_taken(LOCAL.fault_proxy_port):
+            raise SystemExit(f"127.0.0.1:{LOCAL.fault_proxy_port} is in use by another program; "
+                             "set RTSTREAM_LOCAL_FAULT_PROXY_PORT")
+        with step(f"started the fault proxy on {LOCAL.fault_proxy_endpoint} (faults off)"):
+            FAULT_PROXY.start()
+            wait_for("the fault proxy", fault_proxy.healthy, service=FAULT_PROXY)
+    elif not fault_proxy.healthy():
+        raise SystemExit(f"the fault proxy (pid {FAULT_PROXY.pid()}) does not answer; see {FAULT_PROXY.log_file}")
+    if fault_proxy.faults_on():
+        fault_proxy.control({})
+        say("turned the fault proxy's faults off")
     if MINISTACK.pid() is None:
         # The relay and the loader hold state of the emulator they started with: restart them too.
         for service in (SNOWPIPE_LOADER, FIREHOSE_RELAY):
@@ -90,8 +119,9 @@ def up(_args) -> None:
         with step(f"started MiniStack on {LOCAL.endpoint}"):
             MINISTACK.start()
             wait_for("MiniStack", emulator_healthy, service=MINISTACK)
-    with step("created the AWS resources from config/pipeline.json"):
-        endpoints = resources.create_all()
+    record_delivery_mode(mode)
+    with step(f"created the AWS resources from config/pipeline.json (delivery mode {mode})"):
+        endpoints = resources.create_all(mode)
         resources.wait_until_active()
     with step("warmed the Lambdas (transformer invoked, API answers 415 to text/plain)"):
         warm_lambdas(endpoints)
@@ -102,8 +132,21 @@ def up(_args) -> None:
                 service.start()
             wait_for(f"the {service.name} to be healthy", HEALTH[service.name], service=service)
     write_env(endpoints)
-    say(f"local stack is up ({time.monotonic() - started:.1f} s); settings in {LOCAL.env_file}")
+    say(f"local stack is up in delivery mode {mode} ({time.monotonic() - started:.1f} s); settings in {LOCAL.env_file}")
     print(curl_example(endpoints))
+
+
+def record_delivery_mode(mode: str) -> None:
+    """Records the mode for the relay, `status` and the probe. Another mode than the running one
+    stops the relay first: on AWS it is another Firehose stream (docs/deploy.md, "Switching the
+    delivery mode"), which reads the Kinesis stream from its creation on, not its history."""
+    recorded = LOCAL.delivery() if LOCAL.delivery_file.exists() and FIREHOSE_RELAY.pid() is not None else None
+    since = recorded["since"] if recorded else None
+    if recorded and recorded["mode"] != mode:
+        FIREHOSE_RELAY.stop()
+        say(f"switching the delivery mode from {recorded['mode']} to {mode}: stopped the {FIREHOSE_RELAY.name}")
+        since = time.time()
+    LOCAL.delivery_file.write_text(json.dumps({"mode": mode, "since": since}))
 
 
 def warm_lambdas(endpoints: resources.Endpoints) -> None:
@@ -131,6 +174,7 @@ def write_env(endpoints: resources.Endpoints) -> None:
         "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
         "RTSTREAM_LOCAL_AWS_PORT": str(LOCAL.aws_port),
         "RTSTREAM_LOCAL_WAREHOUSE_PORT": str(LOCAL.warehouse_port),
+        "RTSTREAM_LOCAL_FAULT_PROXY_PORT": str(LOCAL.fault_proxy_port),
     }
     LOCAL.env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
 
@@ -153,6 +197,7 @@ def down(args) -> None:
             say(f"stopped the {service.name}")
     shutil.rmtree(LOCAL.heartbeats, ignore_errors=True)
     LOCAL.env_file.unlink(missing_ok=True)
+    LOCAL.delivery_file.unlink(missing_ok=True)
     if args.purge:
         shutil.rmtree(LOCAL.home, ignore_errors=True)
         say(f"removed {LOCAL.home} (warehouse, stage, logs)")
@@ -168,14 +213,24 @@ def status(_args) -> None:
         healthy = pid is not None and HEALTH[service.name]()
         all_healthy &= healthy
         state = "healthy" if healthy else ("unhealthy" if pid else "stopped")
-        beat = read_heartbeat(service.name) or {}
+        if service is FAULT_PROXY:
+            beat = fault_proxy_state() if fault_proxy.healthy() else {}
+        else:
+            beat = read_heartbeat(service.name) or {}
         counters = ", ".join(f"{k}={v}" for k, v in beat.items() if k not in ("pid", "at"))
         print(f"{service.name:16} {state:9} pid={pid or '-':<8} {counters}")
     env = LOCAL.read_env()
     if env:
-        print(f"API_URL={env['API_URL']}\nAPI_KEY={env['API_KEY']}")
+        print(f"API_URL={env['API_URL']}\nAPI_KEY={env['API_KEY']}\nDELIVERY_MODE={LOCAL.delivery_mode}")
     if not all_healthy:
         raise SystemExit(1)
+
+
+def fault_proxy_state() -> dict:
+    """The faults that are on (none: `faults=off`) and what the proxy counted."""
+    report = fault_proxy.control()
+    on = fault_proxy.shares_on(report["faults"])
+    return {"faults": ",".join(f"{k}:{v}" for k, v in on.items()) or "off", **report["counters"]}
 
 
 def logs(args) -> None:
@@ -247,7 +302,11 @@ def reload(args) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scripts/local", description="rtstream's pipeline on this machine.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start everything (idempotent)").set_defaults(run=up)
+    start = commands.add_parser("up", help="start everything (idempotent), in one delivery mode")
+    start.add_argument("--mode", choices=PIPELINE.delivery_modes,
+                       help=f"how Firehose delivers (docs/latency.md; default ${PIPELINE.delivery_mode_env}, "
+                            "else snowpipe); another mode than the running one restarts the relay")
+    start.set_defaults(run=up)
     stop = commands.add_parser("down", help="stop everything started by up")
     stop.add_argument("--purge", action="store_true", help="also delete .local/ (the warehouse too)")
     stop.set_defaults(run=down)

@@ -22,10 +22,22 @@ object per record (measured: 127 events/s). This relay does what Firehose does, 
   from TRIM_HORIZON (EVENTS_DEDUP hides the repeats).
 
 It reads the destination from the delivery stream MiniStack holds (DescribeDeliveryStream), so
-what Terraform and the local stack configure is what runs. One deliberate difference: the
-buffering interval is FLUSH_SECONDS instead of the destination's IntervalInSeconds (60 s), and
-the processor's BufferIntervalInSeconds is not waited for either, because a local user waits
-seconds, not a minute.
+what Terraform and the local stack configure is what runs, in every delivery mode
+(config/pipeline.json `delivery_modes`, `scripts/local up --mode`):
+
+- ExtendedS3 with dynamic partitioning (`snowpipe`): as above;
+- ExtendedS3 without (`snowpipe_fresh`): the transformer's partition keys are not used, and the
+  prefix's `!{timestamp:…}` is the arrival time of the oldest record in the object, as Firehose
+  evaluates it; no active-partition limit;
+- Snowflake (`snowpipe_streaming`): the stand-in for Snowpipe Streaming (streaming.py) inserts
+  each transformed record as one row of the table, JSON_MAPPING style, into the local warehouse;
+  rows it refuses go under the error output prefix as `snowflake-failed`, and every record
+  (S3BackupMode AllData) is also written under the backup prefix.
+
+One deliberate difference: the buffering interval is the destination's IntervalInSeconds bounded
+to FLUSH_SECONDS at most (60 s in `snowpipe`) and ZERO_BUFFER_FLUSH_SECONDS at least (0 in the
+faster modes), and the processor's BufferIntervalInSeconds is not waited for, because a local user
+waits seconds, not a minute (docs/latency.md, "The local stack's freshness today").
 """
 
 from __future__ import annotations
@@ -43,15 +55,20 @@ from datetime import datetime, timezone
 
 from .aws import client
 from .daemon import Daemon
-from .resources import processor_parameters
-from .settings import PIPELINE, REGION
+from .resources import described_delivery_stream, destination_of, processor_parameters
+from .settings import LOCAL, PIPELINE, REGION
+from .streaming import StreamingTable
 
 log = logging.getLogger("firehose-relay")
 
 IDLE_POLL_SECONDS = 0.1
 GET_RECORDS_LIMIT = 10_000
-# The local buffering interval (Firehose: BufferingHints.IntervalInSeconds, 60 s in the config).
-FLUSH_SECONDS = 1.0
+# The local buffering interval at most (Firehose: BufferingHints.IntervalInSeconds, 60 s in the
+# config for snowpipe; shorter overloads the loader, which takes ~0.15 s per file), and at least
+# (0 in the zero-buffering modes: Firehose then writes about 1-4 objects a second, docs/latency.md,
+# not one per read).
+FLUSH_SECONDS = 0.5
+ZERO_BUFFER_FLUSH_SECONDS = 0.25
 # Firehose retries a failing processor invocation three times before giving up on the batch.
 INVOCATION_ATTEMPTS = 4
 RETRY_DELAY_SECONDS = 1.0
@@ -67,12 +84,13 @@ _JAVA_TIME_TOKEN = re.compile("|".join(_JAVA_TIME_FIELDS))
 
 @dataclass
 class Destination:
-    """The delivery stream's ExtendedS3 destination, as MiniStack describes it."""
+    """The delivery stream's destination (ExtendedS3 or Snowflake), as MiniStack describes it."""
 
     stream_name: str
     stream_arn: str
     version: str
     bucket: str
+    # Where records go in S3: the objects the pipe loads (ExtendedS3) or the backup (Snowflake).
     prefix: str
     error_output_prefix: str
     processor_arn: str
@@ -81,14 +99,18 @@ class Destination:
     invocation_bytes: int
     # Bytes buffered before a flush (the destination's BufferingHints.SizeInMBs).
     buffer_bytes: int
+    # Seconds buffered before a flush: the destination's IntervalInSeconds, bounded (module doc).
+    flush_seconds: float
+    dynamic_partitioning: bool
+    # DATABASE.SCHEMA.TABLE of the Snowflake destination; None for ExtendedS3.
+    table: str | None
 
     @classmethod
-    def describe(cls) -> "Destination":
-        described = client("firehose").describe_delivery_stream(
-            DeliveryStreamName=PIPELINE.names["delivery_stream"]
-        )["DeliveryStreamDescription"]
-        s3 = described["Destinations"][0]["ExtendedS3DestinationDescription"]
-        processor = processor_parameters(s3)
+    def describe(cls, firehose=None) -> "Destination":
+        described = described_delivery_stream(firehose)
+        kind, destination = destination_of(described)
+        s3 = destination["S3Configuration"] if kind == "Snowflake" else destination
+        processor = processor_parameters(destination)
         return cls(
             stream_name=described["DeliveryStreamName"],
             stream_arn=described["DeliveryStreamARN"],
@@ -98,7 +120,12 @@ class Destination:
             error_output_prefix=s3["ErrorOutputPrefix"],
             processor_arn=processor["LambdaArn"],
             invocation_bytes=int(float(processor["BufferSizeInMBs"]) * (1 << 20)),
-            buffer_bytes=s3["BufferingHints"]["SizeInMBs"] << 20,
+            buffer_bytes=destination["BufferingHints"]["SizeInMBs"] << 20,
+            flush_seconds=min(FLUSH_SECONDS,
+                              max(ZERO_BUFFER_FLUSH_SECONDS, destination["BufferingHints"]["IntervalInSeconds"])),
+            dynamic_partitioning=destination.get("DynamicPartitioningConfiguration", {}).get("Enabled", False),
+            table=(f"{destination['Database']}.{destination['Schema']}.{destination['Table']}"
+                   if kind == "Snowflake" else None),
         )
 
     def object_name(self, arrived: datetime) -> str:
@@ -143,10 +170,16 @@ class Buffer:
     partitions: set[str] = field(default_factory=set)
     # An object is named after the arrival time of its oldest record, as Firehose names it.
     oldest: dict[str, datetime] = field(default_factory=dict)
+    # Snowflake destination: (the Kinesis record, the transformed record) to insert as rows.
+    rows: list[tuple[dict, bytes]] = field(default_factory=list)
+    # The arrival of the oldest record: `!{timestamp:…}` without dynamic partitioning.
+    first_arrival: datetime | None = None
     size: int = 0
     opened: float | None = None
     counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("records_in", "ok", "dropped", "processing_failed", "partition_limit"), 0)
+        default_factory=lambda: dict.fromkeys(
+            ("records_in", "ok", "dropped", "processing_failed", "partition_limit", "rows_inserted",
+             "rows_failed"), 0)
     )
 
     def take(self, records: int) -> None:
@@ -158,9 +191,9 @@ class Buffer:
         self.oldest.setdefault(prefix, arrived)
         self.size += len(line)
 
-    def due(self, max_bytes: int) -> bool:
+    def due(self, max_bytes: int, max_seconds: float) -> bool:
         return self.opened is not None and (
-            self.size >= max_bytes or time.monotonic() - self.opened >= FLUSH_SECONDS
+            self.size >= max_bytes or time.monotonic() - self.opened >= max_seconds
         )
 
 
@@ -170,17 +203,23 @@ class Relay:
         self.kinesis = client("kinesis")
         self.lam = client("lambda")
         self.s3 = client("s3")
-        self.destination = Destination.describe()
+        self.firehose = client("firehose")
+        self.destination = Destination.describe(self.firehose)
+        self.described_at = time.monotonic()
         self.source_stream = PIPELINE.names["stream"]
         self.source_arn = PIPELINE.arn("kinesis", f"stream/{self.source_stream}")
         shards = [s["ShardId"] for s in self.kinesis.list_shards(StreamName=self.source_stream)["Shards"]]
         self.last_sequence: dict[str, str | None] = dict.fromkeys(shards)
+        # Since when this delivery stream delivers (a switched mode: docs/local-stack.md).
+        self.since = LOCAL.delivery()["since"]
         self.iterators = {shard: self._iterator(shard) for shard in shards}
         self.buffer = Buffer()
+        self.table = StreamingTable()
 
     def run(self) -> None:
-        log.info("relaying %s %s -> s3://%s (processor %s)", self.source_stream, list(self.iterators),
-                 self.destination.bucket, self.destination.processor_arn)
+        log.info("relaying %s %s -> %s, s3://%s/%s (processor %s)", self.source_stream, list(self.iterators),
+                 self.destination.table or "S3", self.destination.bucket, self.destination.prefix,
+                 self.destination.processor_arn)
         self.daemon.run(self.step, IDLE_POLL_SECONDS)
         self.flush()
 
@@ -201,18 +240,21 @@ class Relay:
                     self._transform(shard, chunk, self.buffer)
                 self.last_sequence[shard] = records[-1]["SequenceNumber"]
             self.iterators[shard] = response["NextShardIterator"]
-        if self.buffer.due(self.destination.buffer_bytes):
+        if self.buffer.due(self.destination.buffer_bytes, self.destination.flush_seconds):
             self.flush()
         return busy
 
     def _iterator(self, shard: str) -> str:
-        """Where to read a shard: after the last record read, or from the oldest one kept."""
+        """Where to read a shard: after the last record read, else from when this delivery stream
+        delivers (another mode's records are not its), else from the oldest record kept."""
         after = self.last_sequence[shard]
-        position = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-            if after
-            else {"ShardIteratorType": "TRIM_HORIZON"}
-        )
+        if after:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+        elif self.since:
+            position = {"ShardIteratorType": "AT_TIMESTAMP",
+                        "Timestamp": datetime.fromtimestamp(self.since, timezone.utc)}
+        else:
+            position = {"ShardIteratorType": "TRIM_HORIZON"}
         return self.kinesis.get_shard_iterator(StreamName=self.source_stream, ShardId=shard, **position)[
             "ShardIterator"
         ]
@@ -221,6 +263,16 @@ class Relay:
         """Writes one object per buffered prefix (S3 then notifies the pipe's queue), and starts a
         new buffer that follows the delivery stream as it is now (`scripts/local up` may update it)."""
         buffer, started = self.buffer, time.monotonic()
+        if buffer.rows:
+            # Rows first: a failed insert raises before anything is written, and the next step
+            # flushes the same buffer again.
+            refused = self.table.insert(self.destination.table, buffer.rows)
+            for index, (code, message) in refused.items():
+                record, transformed = buffer.rows[index]
+                self._fail(buffer, record, code, message, error_type="snowflake-failed", data=transformed,
+                           counter="rows_failed")
+            buffer.counts["rows_inserted"] += len(buffer.rows) - len(refused)
+            buffer.rows = []
         for prefix, lines in buffer.lines.items():
             key = prefix + self.destination.object_name(buffer.oldest[prefix])
             self.s3.put_object(Bucket=self.destination.bucket, Key=key, Body=b"".join(lines))
@@ -229,7 +281,10 @@ class Relay:
             log.info("flushed %s into %d objects in %.0f ms", buffer.counts, len(buffer.lines),
                      (time.monotonic() - started) * 1000)
         self.buffer = Buffer()
-        self.destination = Destination.describe()
+        # Zero buffering flushes several times a second: describing once a second is enough.
+        if time.monotonic() - self.described_at >= FLUSH_SECONDS:
+            self.destination = Destination.describe(self.firehose)
+            self.described_at = time.monotonic()
 
     def _transform(self, shard: str, chunk: list[dict], buffer: Buffer) -> None:
         by_id = {_record_id(r): r for r in chunk}
@@ -280,6 +335,15 @@ class Relay:
 
     def _place(self, buffer: Buffer, record: dict, result: dict) -> None:
         arrived = _arrival(record)
+        data = base64.b64decode(result["data"])
+        if not self.destination.dynamic_partitioning:
+            # One prefix per object, evaluated at the oldest record's arrival; partition keys unused.
+            buffer.first_arrival = buffer.first_arrival or arrived
+            buffer.add(evaluate_prefix(self.destination.prefix, buffer.first_arrival, {}), arrived, data)
+            if self.destination.table:
+                buffer.rows.append((record, data))
+            buffer.counts["ok"] += 1
+            return
         keys = (result.get("metadata") or {}).get("partitionKeys") or {}
         try:
             prefix = evaluate_prefix(self.destination.prefix, arrived, keys)
@@ -292,12 +356,14 @@ class Relay:
                        f"more than {ACTIVE_PARTITION_LIMIT} active partitions", error_type="activePartitionExceeded")
             return
         buffer.partitions.add(prefix)
-        buffer.add(prefix, arrived, base64.b64decode(result["data"]))
+        buffer.add(prefix, arrived, data)
         buffer.counts["ok"] += 1
 
     def _fail(self, buffer: Buffer, record: dict, code: str, message: str,
-              error_type: str = "processing-failed") -> None:
-        """Keeps a record Firehose could not deliver under the error output prefix, as Firehose does."""
+              error_type: str = "processing-failed", data: bytes | None = None,
+              counter: str = "processing_failed") -> None:
+        """Keeps a record Firehose could not process or deliver under the error output prefix, as
+        Firehose does: the source record, or `data`, the transformed one it could not deliver."""
         arrived = _arrival(record)
         now_ms = int(time.time() * 1000)
         document = {
@@ -306,12 +372,12 @@ class Relay:
             "errorCode": code,
             "errorMessage": message,
             "attemptEndingTimestamp": now_ms,
-            "rawData": base64.b64encode(record["Data"]).decode(),
+            "rawData": base64.b64encode(record["Data"] if data is None else data).decode(),
             "lambdaArn": self.destination.processor_arn,
         }
         prefix = evaluate_prefix(self.destination.error_output_prefix, arrived, {}, error_type=error_type)
         buffer.add(prefix, arrived, (json.dumps(document) + "\n").encode())
-        buffer.counts["processing_failed"] += 1
+        buffer.counts[counter] += 1
 
 
 def _chunks(records: list[dict], max_bytes: int):

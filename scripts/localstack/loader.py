@@ -57,6 +57,9 @@ _HISTORY_SETUP = [
         ROW_COUNT NUMBER, FIRST_ERROR_MESSAGE VARCHAR)""",
     # Added later: a warehouse created before keeps its rows.
     f"ALTER TABLE {COPY_HISTORY} ADD COLUMN IF NOT EXISTS FIRST_ERROR_LINE_NUMBER NUMBER",
+    # Whether a loaded file's rows were merged into the dedup history: the local stand-in for the
+    # offset of the stream Snowflake's merge task reads.
+    f"ALTER TABLE {COPY_HISTORY} ADD COLUMN IF NOT EXISTS MERGED BOOLEAN",
 ]
 _HISTORY_COLUMNS = "FILE_NAME, PIPE_NAME, LAST_LOAD_TIME, STATUS, ROW_COUNT, FIRST_ERROR_MESSAGE, FIRST_ERROR_LINE_NUMBER"
 
@@ -75,8 +78,16 @@ class Loader:
         self.daemon = daemon
         self.connection = fake_snow.connect(_NAMES["database"], _NAMES["schema"], paramstyle="qmark")
         self.cursor = self.connection.cursor()
+        history_is_new = not self._exists(snowflake_shim.dedup_history())
         for statement in snowflake_shim.setup_statements() + _HISTORY_SETUP:
             self.cursor.execute(statement)
+        if history_is_new:
+            # A warehouse from before the dedup history: its rows go in once, as the stream's
+            # initial rows do in Snowflake.
+            self.cursor.execute(snowflake_shim.merge_statement(file_rows=False))
+            self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE STATUS = 'LOADED'")
+        self.merge = snowflake_shim.merge_statement(file_rows=True)
+        self._merge_pending()
         copy = snowflake_shim.render("pipe_copy")
         if _on_error(copy) != "SKIP_FILE":
             raise NotImplementedError(f"the pipe's ON_ERROR is {_on_error(copy)}; this loader does SKIP_FILE only")
@@ -90,6 +101,13 @@ class Loader:
         self.data_bucket = PIPELINE.names["data_bucket"]
         self.attempts: dict[str, int] = {}
         self.downloads = ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="download")
+
+    def _exists(self, qualified_table: str) -> bool:
+        database, schema, name = qualified_table.split(".")
+        self.cursor.execute(
+            "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_CATALOG = ? AND TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            [database, schema, name])
+        return bool(self.cursor.fetchone()[0])
 
     def run(self) -> None:
         log.info("loading from %s into %s via %s", self.queue_url, self.pipe, LOCAL.stage)
@@ -117,6 +135,10 @@ class Loader:
         for message in reloads:
             if all(self._reload(name) for name in json.loads(message["Body"])[RELOAD_KEY]["files"]):
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        # After the batch's loads, not between them: the merge is off the rows' way to the view
+        # (EVENTS_DEDUP reads recent rows from EVENTS), as Snowflake's task runs beside the pipe.
+        if messages:
+            self._merge_pending()
 
     def _reload(self, file_name: str) -> bool:
         """COPY INTO … FILES = (file_name) with the pipe's statement: loads the file unless a load
@@ -195,6 +217,21 @@ class Loader:
             if not _is_data_error(error):
                 raise
             raise DataError(str(error), self._first_bad_line(file_name, started, lines)) from None
+
+    def _merge_pending(self) -> None:
+        """What Snowflake's merge task does with its stream (snowflake/dedup_merge.sql), for each
+        loaded file not merged yet. Not in the load's transaction: fakesnow runs a MERGE through a
+        temporary table, and DuckDB writes one database per transaction. A crash between a merge
+        and its mark merges the file again, which changes nothing; a failed merge is retried
+        after the next load or at the next start, as a task's next run would."""
+        self.cursor.execute(f"SELECT DISTINCT FILE_NAME FROM {COPY_HISTORY} WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE")
+        for (file_name,) in self.cursor.fetchall():
+            try:
+                self.cursor.execute(self.merge, [file_name])
+            except Exception:  # noqa: BLE001 - the rows stay in EVENTS and in the view's recent part
+                log.exception("merging %s into the dedup history failed; it will be retried", file_name)
+                return
+            self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE FILE_NAME = ? AND STATUS = 'LOADED'", [file_name])
 
     def _first_bad_line(self, file_name: str, started: datetime, lines: list[str]) -> int | None:
         """The 1-based line of the file's first error: the shortest failing prefix, by bisection

@@ -92,6 +92,7 @@ def _python_module(name: str, module: str) -> Service:
     )
 
 
+FAULT_PROXY = _python_module("fault-proxy", "localstack.fault_proxy")
 MINISTACK = Service(
     name="ministack",
     argv=(sys.executable, "-m", "ministack"),
@@ -104,8 +105,9 @@ MINISTACK = Service(
         ("SERVICES", "apigateway,lambda,kinesis,firehose,s3,sqs,sts,iam,logs"),
         ("IOT_MTLS_ENABLED", "0"),
         ("SFTP_ENABLED", "0"),
-        # MiniStack hands this endpoint to every Lambda it runs, so our binaries call it back.
-        ("AWS_ENDPOINT_URL", LOCAL.endpoint),
+        # MiniStack hands this endpoint to every Lambda it runs, so our binaries call it back
+        # through the fault proxy (faults off unless a test sets them).
+        ("AWS_ENDPOINT_URL", LOCAL.fault_proxy_endpoint),
         ("TMPDIR", str(LOCAL.emulator_tmp)),
     ),
 )
@@ -113,4 +115,4 @@ FIREHOSE_RELAY = _python_module("firehose-relay", "localstack.firehose_relay")
 SNOWPIPE_LOADER = _python_module("snowpipe-loader", "localstack.loader")
 
 # In start order; stopped in reverse.
-SERVICES = (MINISTACK, FIREHOSE_RELAY, SNOWPIPE_LOADER)
+SERVICES = (FAULT_PROXY, MINISTACK, FIREHOSE_RELAY, SNOWPIPE_LOADER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from .settings import ACCOUNT_ID, LAMBDA_ZIPS, LOCAL, PIPELINE, REGION
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{PIPELINE.raw['name_prefix']}-local"
 # Every body reaches the validator base64-encoded, whatever its type (as in terraform/modules/api).
 BINARY_MEDIA_TYPES = ["*/*"]
+# The Snowflake destination of terraform/modules/delivery: rows by column name, every record backed up.
+DATA_LOADING_OPTION = "JSON_MAPPING"
+S3_BACKUP_MODE = "AllData"
 
 
 @dataclass(frozen=True)
@@ -26,18 +30,27 @@ class Endpoints:
     api_key: str
 
 
-def create_all() -> Endpoints:
-    """Creates whatever is missing and updates what changed (e.g. a rebuilt Lambda zip)."""
+def create_all(mode: str) -> Endpoints:
+    """Creates whatever is missing and updates what changed (e.g. a rebuilt Lambda zip, another
+    delivery mode)."""
     names = PIPELINE.names
     s3 = client("s3")
     for bucket in (names["data_bucket"], names["error_bucket"]):
         _ensure_bucket(s3, bucket)
     _ensure_stream()
-    _ensure_pipe_notification(s3)
-    _ensure_function("validator", PIPELINE.validator_environment())
-    transformer_arn = _ensure_function("transformer", {})
-    _ensure_delivery_stream(transformer_arn)
+    _ensure_pipe_notification(s3, PIPELINE.delivery(mode)["snowpipe"])
+    _ensure_function("validator", PIPELINE.validator_environment(mode))
+    transformer_arn = _ensure_function("transformer", transformer_environment(mode))
+    _ensure_delivery_stream(mode, transformer_arn)
     return _ensure_api(_function_arn(names["validator_function"]))
+
+
+def transformer_environment(mode: str) -> dict[str, str]:
+    """As terraform/locals.tf builds it: the metrics namespace and the delivery mode."""
+    return {
+        PIPELINE.lambda_env_names["metrics_namespace"]: PIPELINE.expand(PIPELINE.raw["metrics"]["namespace"]),
+        PIPELINE.delivery_mode_env: mode,
+    }
 
 
 def _ensure_bucket(s3, bucket: str) -> None:
@@ -63,8 +76,12 @@ def pipe_queue_url() -> str:
     return client("sqs").create_queue(QueueName=PIPELINE.pipe_queue)["QueueUrl"]
 
 
-def _ensure_pipe_notification(s3) -> None:
-    """The data bucket tells the pipe's queue about every new object under the events prefix."""
+def _ensure_pipe_notification(s3, snowpipe: bool) -> None:
+    """In the S3 modes the data bucket tells the pipe's queue about every new object under the
+    events prefix; without a pipe (snowpipe_streaming) there is no notification, as in Terraform."""
+    if not snowpipe:
+        s3.put_bucket_notification_configuration(Bucket=PIPELINE.names["data_bucket"], NotificationConfiguration={})
+        return
     sqs = client("sqs")
     queue_arn = sqs.get_queue_attributes(QueueUrl=pipe_queue_url(), AttributeNames=["QueueArn"])[
         "Attributes"
@@ -113,61 +130,104 @@ def _ensure_function(key: str, environment: dict[str, str]) -> str:
     return _function_arn(name)
 
 
-def delivery_destination(transformer_arn: str) -> dict:
-    """The ExtendedS3 destination Terraform gives the delivery stream (terraform/modules/delivery)."""
-    firehose = PIPELINE.firehose
+def _processing(transformer_arn: str, delivery: dict) -> dict:
+    """The transformer as the processor, the same in every destination (terraform/modules/delivery)."""
     return {
+        "Enabled": True,
+        "Processors": [
+            {
+                "Type": "Lambda",
+                "Parameters": [
+                    {"ParameterName": "LambdaArn", "ParameterValue": f"{transformer_arn}:$LATEST"},
+                    {"ParameterName": "BufferSizeInMBs", "ParameterValue": str(delivery["processor_buffer_size_mib"])},
+                    {
+                        "ParameterName": "BufferIntervalInSeconds",
+                        "ParameterValue": str(delivery["processor_buffer_interval_seconds"]),
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def delivery_destination(mode: str, transformer_arn: str) -> tuple[str, dict]:
+    """The destination Terraform gives the delivery stream in `mode` (terraform/modules/delivery):
+    (its type as the Firehose API spells it, its configuration)."""
+    delivery = PIPELINE.delivery(mode)
+    names, prefixes = PIPELINE.names, PIPELINE.prefixes
+    bucket_arn = PIPELINE.arn("s3", names["data_bucket"])
+    buffering = {"IntervalInSeconds": delivery["buffer_interval_seconds"], "SizeInMBs": delivery["buffer_size_mib"]}
+    error_prefix = PIPELINE.firehose["error_output_prefix_template"]
+    if delivery["destination"] == "extended_s3":
+        return "ExtendedS3", {
+            "RoleARN": ROLE_ARN,
+            "BucketARN": bucket_arn,
+            "Prefix": delivery["events_prefix_template"],
+            "ErrorOutputPrefix": error_prefix,
+            "BufferingHints": buffering,
+            "DynamicPartitioningConfiguration": {"Enabled": delivery["dynamic_partitioning"]},
+            "ProcessingConfiguration": _processing(transformer_arn, delivery),
+        }
+    snowflake = PIPELINE.snowflake
+    return "Snowflake", {
+        # The local warehouse's server stands in for the account (the relay inserts the rows);
+        # the path only makes the URL as long as the API's minimum (24).
+        "AccountUrl": f"http://127.0.0.1:{LOCAL.warehouse_port}/local",
+        "Database": snowflake["database"],
+        "Schema": snowflake["schema"],
+        "Table": snowflake["table"],
         "RoleARN": ROLE_ARN,
-        "BucketARN": PIPELINE.arn("s3", PIPELINE.names["data_bucket"]),
-        "Prefix": firehose["events_prefix_template"],
-        "ErrorOutputPrefix": firehose["error_output_prefix_template"],
-        "BufferingHints": {
-            "IntervalInSeconds": firehose["buffer_interval_seconds"],
-            "SizeInMBs": firehose["buffer_size_mib"],
-        },
-        "DynamicPartitioningConfiguration": {"Enabled": True},
-        "ProcessingConfiguration": {
-            "Enabled": True,
-            "Processors": [
-                {
-                    "Type": "Lambda",
-                    "Parameters": [
-                        {"ParameterName": "LambdaArn", "ParameterValue": f"{transformer_arn}:$LATEST"},
-                        {"ParameterName": "BufferSizeInMBs", "ParameterValue": str(firehose["processor_buffer_size_mib"])},
-                        {
-                            "ParameterName": "BufferIntervalInSeconds",
-                            "ParameterValue": str(firehose["processor_buffer_interval_seconds"]),
-                        },
-                    ],
-                }
-            ],
+        "DataLoadingOption": DATA_LOADING_OPTION,
+        "SnowflakeRoleConfiguration": {"Enabled": True, "SnowflakeRole": snowflake["streaming_role"]},
+        "BufferingHints": buffering,
+        "S3BackupMode": S3_BACKUP_MODE,
+        "ProcessingConfiguration": _processing(transformer_arn, delivery),
+        "S3Configuration": {
+            "RoleARN": ROLE_ARN,
+            "BucketARN": bucket_arn,
+            "Prefix": delivery["backup_prefix_template"],
+            "ErrorOutputPrefix": error_prefix,
         },
     }
 
 
-def _ensure_delivery_stream(transformer_arn: str) -> None:
+def _ensure_delivery_stream(mode: str, transformer_arn: str) -> None:
     """DirectPut, not KinesisStreamAsSource: MiniStack's own Kinesis-source fan-out is replaced by
     the Firehose relay (see firehose_relay.py), which reads this stream's destination."""
     firehose = client("firehose")
     name = PIPELINE.names["delivery_stream"]
-    destination = delivery_destination(transformer_arn)
+    kind, destination = delivery_destination(mode, transformer_arn)
     try:
-        described = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
-    except firehose.exceptions.ResourceNotFoundException:
+        described = described_delivery_stream()
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
         firehose.create_delivery_stream(
             DeliveryStreamName=name,
             DeliveryStreamType="DirectPut",
-            ExtendedS3DestinationConfiguration=destination,
+            **{f"{kind}DestinationConfiguration": destination},
         )
         return
     current = described["Destinations"][0]
-    if any(current["ExtendedS3DestinationDescription"].get(key) != value for key, value in destination.items()):
+    now = current.get(f"{kind}DestinationDescription")
+    if now is not None and all(now.get(key) == value for key, value in destination.items()):
+        return
+    if kind == "ExtendedS3" and now is not None:
         firehose.update_destination(
             DeliveryStreamName=name,
             CurrentDeliveryStreamVersionId=described["VersionId"],
             DestinationId=current["DestinationId"],
             ExtendedS3DestinationUpdate=destination,
         )
+        return
+    # Another destination type (or a changed Snowflake one) replaces the stream, as Terraform
+    # replaces the Firehose stream (docs/deploy.md, "Switching the delivery mode").
+    firehose.delete_delivery_stream(DeliveryStreamName=name)
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        **{f"{kind}DestinationConfiguration": destination},
+    )
 
 
 def _ensure_api(validator_arn: str) -> Endpoints:
@@ -233,15 +293,13 @@ def describe() -> dict:
         names[key]: lam.get_function_configuration(FunctionName=names[key])
         for key in ("validator_function", "transformer_function")
     }
-    delivery = client("firehose").describe_delivery_stream(DeliveryStreamName=names["delivery_stream"])[
-        "DeliveryStreamDescription"
-    ]
-    s3_destination = delivery["Destinations"][0]["ExtendedS3DestinationDescription"]
+    delivery = described_delivery_stream()
+    kind, destination = destination_of(delivery)
     api = next(item for item in apigw.get_rest_apis()["items"] if item["name"] == names["api"])
     resource = next(
         r for r in apigw.get_resources(restApiId=api["id"])["items"] if r.get("pathPart") == names["api_path"]
     )
-    notification = s3.get_bucket_notification_configuration(Bucket=names["data_bucket"])["QueueConfigurations"]
+    notification = s3.get_bucket_notification_configuration(Bucket=names["data_bucket"]).get("QueueConfigurations", [])
     return {
         "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
         "streams": client("kinesis").list_streams()["StreamNames"],
@@ -254,11 +312,14 @@ def describe() -> dict:
         },
         "delivery_stream": {
             "name": delivery["DeliveryStreamName"],
-            "bucket_arn": s3_destination["BucketARN"],
-            "prefix": s3_destination["Prefix"],
-            "error_output_prefix": s3_destination["ErrorOutputPrefix"],
-            "buffering": s3_destination["BufferingHints"],
-            "processor": processor_parameters(s3_destination),
+            "kind": kind,
+            "bucket_arn": (destination.get("S3Configuration") or destination)["BucketARN"],
+            "prefix": destination.get("Prefix"),
+            "backup_prefix": (destination.get("S3Configuration") or {}).get("Prefix"),
+            "error_output_prefix": (destination.get("S3Configuration") or destination)["ErrorOutputPrefix"],
+            "buffering": destination["BufferingHints"],
+            "dynamic_partitioning": destination.get("DynamicPartitioningConfiguration", {}).get("Enabled", False),
+            "processor": processor_parameters(destination),
         },
         "api": {
             "name": api["name"],
@@ -280,9 +341,37 @@ def describe() -> dict:
     }
 
 
-def processor_parameters(s3_destination: dict) -> dict[str, str]:
-    """The parameters of the Lambda processor of a described ExtendedS3 destination."""
-    (processor,) = [p for p in s3_destination["ProcessingConfiguration"]["Processors"] if p["Type"] == "Lambda"]
+def described_delivery_stream(firehose=None) -> dict:
+    """DescribeDeliveryStream's DeliveryStreamDescription as MiniStack sends it. MiniStack echoes
+    a Snowflake destination's configuration under the request's names, so botocore's parser would
+    drop its S3Configuration (the API answers S3DestinationDescription): read the raw body."""
+    firehose = firehose or client("firehose")
+    raw: dict[str, bytes] = {}
+
+    def keep(response_dict, **_):
+        raw["body"] = response_dict["body"]
+
+    event = "before-parse.firehose.DescribeDeliveryStream"
+    firehose.meta.events.register(event, keep)
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=PIPELINE.names["delivery_stream"])
+    finally:
+        firehose.meta.events.unregister(event, keep)
+    return json.loads(raw["body"])["DeliveryStreamDescription"]
+
+
+def destination_of(described: dict) -> tuple[str, dict]:
+    """(ExtendedS3 or Snowflake, its description) of a described delivery stream."""
+    (destination,) = described["Destinations"]
+    for kind in ("ExtendedS3", "Snowflake"):
+        if f"{kind}DestinationDescription" in destination:
+            return kind, destination[f"{kind}DestinationDescription"]
+    raise LookupError(f"the delivery stream's destination is neither ExtendedS3 nor Snowflake: {list(destination)}")
+
+
+def processor_parameters(destination: dict) -> dict[str, str]:
+    """The parameters of the Lambda processor of a described destination."""
+    (processor,) = [p for p in destination["ProcessingConfiguration"]["Processors"] if p["Type"] == "Lambda"]
     return {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
 
 

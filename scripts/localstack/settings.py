@@ -42,6 +42,23 @@ class Pipeline:
     def firehose(self) -> dict:
         return self.raw["firehose"]
 
+    @property
+    def delivery_modes(self) -> list[str]:
+        return list(self.raw["delivery_modes"]["modes"])
+
+    @property
+    def delivery_mode_env(self) -> str:
+        """The transformer's environment variable that selects its output (also the local stack's)."""
+        return self.raw["delivery_modes"]["transformer_env"]
+
+    def delivery(self, mode: str) -> dict:
+        """A delivery mode's settings with its nulls filled from the firehose block, as
+        terraform/locals.tf fills them."""
+        if mode not in self.raw["delivery_modes"]["modes"]:
+            raise ValueError(f"unknown delivery mode {mode!r}: one of {', '.join(self.delivery_modes)}")
+        settings = self.raw["delivery_modes"]["modes"][mode]
+        return {**self.firehose, **{key: value for key, value in settings.items() if value is not None}}
+
     @cached_property
     def snowflake(self) -> dict[str, str]:
         return {key: self.expand(value) for key, value in self.raw["snowflake"].items()}
@@ -62,16 +79,19 @@ class Pipeline:
         # no name of ours; locally it needs one, derived from the pipe's.
         return f"{self.raw['name_prefix']}-{self.snowflake['pipe'].lower().replace('_', '-')}"
 
-    def validator_environment(self) -> dict[str, str]:
+    def validator_environment(self, mode: str | None = None) -> dict[str, str]:
         """The validator's environment, built as terraform/locals.tf builds it: every variable of
-        `lambda_env`, valued from `limits` and the names. One exception: the schema directory is
+        `lambda_env`, valued from `limits`, the names and the delivery mode (Terraform's default
+        when not given; it decides packing). One exception: the schema directory is
         left to the Lambda's default, `$LAMBDA_TASK_ROOT/schemas` (Terraform spells it
         /var/task/schemas, the task root on AWS; MiniStack unpacks the zip elsewhere)."""
         settings = {
             **self.raw["limits"],
+            "delivery_mode": mode or DEFAULT_DELIVERY_MODE,
             "stream_name": self.names["stream"],
             "error_bucket": self.names["error_bucket"],
             "error_prefix": self.prefixes["errors"],
+            "metrics_namespace": self.expand(self.raw["metrics"]["namespace"]),
         }
         return {env: str(settings[key]) for key, env in self.lambda_env_names.items() if key != "schema_dir"}
 
@@ -86,7 +106,20 @@ class Pipeline:
         return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{resource}"
 
 
-DEFAULT_PORTS = {"RTSTREAM_LOCAL_AWS_PORT": 4566, "RTSTREAM_LOCAL_WAREHOUSE_PORT": 4567}
+DEFAULT_DELIVERY_MODE = "snowpipe"  # Terraform's default (variable delivery_mode)
+
+DEFAULT_PORTS = {
+    "RTSTREAM_LOCAL_AWS_PORT": 4566,
+    "RTSTREAM_LOCAL_WAREHOUSE_PORT": 4567,
+    "RTSTREAM_LOCAL_FAULT_PROXY_PORT": 4568,
+}
+
+
+def requested_delivery_mode(mode: str | None = None) -> str:
+    """`mode`, else $RTSTREAM_DELIVERY_MODE, else Terraform's default; an unknown one fails by name."""
+    mode = mode or os.environ.get(PIPELINE.delivery_mode_env) or DEFAULT_DELIVERY_MODE
+    PIPELINE.delivery(mode)
+    return mode
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -115,9 +148,35 @@ class Local:
     def warehouse_port(self) -> int:
         return _port("RTSTREAM_LOCAL_WAREHOUSE_PORT", self.env_file)
 
+    @cached_property
+    def fault_proxy_port(self) -> int:
+        return _port("RTSTREAM_LOCAL_FAULT_PROXY_PORT", self.env_file)
+
+    @property
+    def delivery_file(self) -> Path:
+        """The running stack's delivery mode and since when it delivers (written by `up`)."""
+        return self.home / "delivery.json"
+
+    def delivery(self) -> dict:
+        """{"mode": …, "since": epoch seconds or None}: what `up` recorded, else the mode of
+        $RTSTREAM_DELIVERY_MODE or Terraform's default."""
+        try:
+            return json.loads(self.delivery_file.read_text())
+        except (OSError, ValueError):
+            return {"mode": requested_delivery_mode(), "since": None}
+
+    @property
+    def delivery_mode(self) -> str:
+        return self.delivery()["mode"]
+
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
+
+    @property
+    def fault_proxy_endpoint(self) -> str:
+        """Where the Lambdas call AWS: the fault proxy in front of MiniStack (fault_proxy.py)."""
+        return f"http://127.0.0.1:{self.fault_proxy_port}"
 
     @property
     def env_file(self) -> Path:

@@ -1,7 +1,9 @@
 """The one place where the project's Snowflake SQL (snowflake/*.sql, shared with Terraform) is
 adapted to fakesnow. Everything else runs as written.
 
-fakesnow runs `table.sql`, `file_format.sql` and `dedup_view.sql` unchanged. It cannot run the
+fakesnow runs `table.sql`, `file_format.sql`, `dedup_history_table.sql`, `dedup_view.sql` and
+`dedup_merge.sql` unchanged; the merge reads the rows of the file just loaded where Snowflake's task
+reads its stream (`${changes}`, see `merge_statement`). It cannot run the
 pipe's COPY (`pipe_copy.sql`): its COPY lists only the top level of a stage (not the
 `event_type=…/dt=…/` folders), reads JSON into a single column that the `$1:field` projections
 cannot reach, and has no `METADATA$` columns. So the COPY is translated here, by rewriting its
@@ -43,20 +45,31 @@ _METADATA_COLUMNS = {
 }
 
 
-def render(name: str) -> str:
-    """snowflake/<name>.sql with the object names of config/pipeline.json filled in, the way
-    snowflake/README.md prescribes (safe_substitute: `$1` and `METADATA$…` stay as they are)."""
+# The dedup placeholders of the SQL, from config/pipeline.json dedup as Terraform fills them
+# (terraform/modules/snowflake/dedup_history.tf, local.dedup_sql_vars).
+DEDUP_SETTINGS = {
+    "dedup_horizon_minutes": PIPELINE.raw["dedup"]["recent_horizon_minutes"],
+    "dedup_window_hours": PIPELINE.raw["dedup"]["window_hours"],
+    "dedup_check_days": PIPELINE.raw["dedup"]["check_days"],
+}
+
+
+def render(name: str, **values: str) -> str:
+    """snowflake/<name>.sql with the object names of config/pipeline.json and the dedup settings
+    filled in, the way snowflake/README.md prescribes (safe_substitute: `$1` and `METADATA$…` stay
+    as they are); `values` fills the placeholders that differ locally (`changes`)."""
     names = PIPELINE.snowflake
-    values = {**names, "view": names["dedup_view"]}
+    values = {**names, "view": names["dedup_view"], **DEDUP_SETTINGS, **values}
     text = string.Template((SNOWFLAKE_SQL_DIR / f"{name}.sql").read_text()).safe_substitute(values)
     if "${" in text:
-        raise ValueError(f"snowflake/{name}.sql has a placeholder config/pipeline.json does not fill")
+        raise ValueError(f"snowflake/{name}.sql has a placeholder neither config/pipeline.json nor the dedup settings fill")
     return text.strip()
 
 
 def setup_statements() -> list[str]:
     """Creates the landing objects as Terraform does (terraform/modules/snowflake): the database
-    and schema, then the shared SQL files; the view wraps dedup_view.sql's SELECT."""
+    and schema, then the shared SQL files; the view wraps dedup_view.sql's SELECT, which reads the
+    dedup history, so the history comes first."""
     names = PIPELINE.snowflake
     schema = f"{names['database']}.{names['schema']}"
     return [
@@ -64,8 +77,23 @@ def setup_statements() -> list[str]:
         f"CREATE SCHEMA IF NOT EXISTS {schema}",
         render("table"),
         render("file_format"),
+        render("dedup_history_table"),
         f"CREATE OR REPLACE VIEW {schema}.{names['dedup_view']} AS\n{render('dedup_view')}",
     ]
+
+
+def dedup_history() -> str:
+    names = PIPELINE.snowflake
+    return f"{names['database']}.{names['schema']}.{names['dedup_view']}_HISTORY"
+
+
+def merge_statement(file_rows: bool) -> str:
+    """dedup_merge.sql over the rows of EVENTS a load appended, the local stand-in for the
+    append-only stream Snowflake's task reads: those of one file (bind its name to the `?`) after
+    each load, or all of EVENTS once when the history is new (the stream's SHOW_INITIAL_ROWS)."""
+    names = PIPELINE.snowflake
+    table = f"{names['database']}.{names['schema']}.{names['table']}"
+    return render("dedup_merge", changes=f"(SELECT * FROM {table} WHERE FILE_NAME = ?)" if file_rows else table)
 
 
 @dataclass(frozen=True)
@@ -131,7 +159,9 @@ def staged_lines(data: bytes, options: dict) -> list[str]:
         data = gzip.decompress(data)
     elif compression not in ("AUTO", "NONE"):
         raise NotImplementedError(f"COMPRESSION = {compression}")
-    lines = [line for line in data.decode("utf-8").splitlines() if line.strip()]
+    # Records end at "\n" only: str.splitlines() would also cut at U+0085, U+2028 and U+2029,
+    # which JSON strings may hold unescaped.
+    lines = [line for line in data.decode("utf-8").split("\n") if line.strip()]
     for number, line in enumerate(lines, start=1):
         try:
             json.loads(line)

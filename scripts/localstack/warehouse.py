@@ -34,11 +34,13 @@ def server_is_up() -> bool:
         return probe.connect_ex(("127.0.0.1", LOCAL.warehouse_port)) == 0
 
 
-def connect():
-    """A DB-API connection to the local warehouse, through the loader's server when it runs."""
+def connect(paramstyle: str = "pyformat"):
+    """A DB-API connection to the local warehouse, through the loader's server when it runs
+    (`qmark`: values bound on the server, not written into the SQL text)."""
     names = PIPELINE.snowflake
     if server_is_up():
         return snowflake.connector.connect(
+            paramstyle=paramstyle,
             user="local",
             password="local",
             account="fakesnow",
@@ -51,7 +53,7 @@ def connect():
             login_timeout=10,
             network_timeout=60,
         )
-    return open_file().connect(names["database"], names["schema"])
+    return open_file().connect(names["database"], names["schema"], paramstyle=paramstyle)
 
 
 def query(sql: str, params=None) -> tuple[list[str], list[tuple]]:

@@ -7,7 +7,7 @@
 
 locals {
   arn_prefix = {
-    for service in ["kms", "kinesis", "firehose", "lambda", "logs", "sns", "wafv2"] :
+    for service in ["cloudwatch", "kms", "kinesis", "firehose", "lambda", "logs", "secretsmanager", "sns", "wafv2"] :
     service => "arn:${local.partition}:${service}:${var.aws_region}:${local.account_id}"
   }
   apigateway_arn = "arn:${local.partition}:apigateway:${var.aws_region}::"
@@ -19,7 +19,7 @@ locals {
   deployment_key        = local.deployment_key_pinned ? var.deployment_kms_key_arn : "${local.arn_prefix.kms}:key/*"
 
   # Services that create the deployment's encrypted resources with the caller's rights.
-  kms_via_services = [for service in ["lambda", "kinesis", "logs", "sns", "firehose"] : "${service}.${var.aws_region}.${local.dns_suffix}"]
+  kms_via_services = [for service in ["lambda", "kinesis", "logs", "sns", "firehose", "secretsmanager"] : "${service}.${var.aws_region}.${local.dns_suffix}"]
 }
 
 # --- pull request plan role: the state object, nothing else -------------------------
@@ -359,8 +359,9 @@ data "aws_iam_policy_document" "deploy_identity" {
     resources = ["${local.arn_prefix.kms}:alias/${var.name_prefix}"]
   }
 
-  # Lambda (environment encryption, with a grant), Kinesis, CloudWatch Logs, SNS and Firehose
-  # check that the caller may use the key they are given; only through those services.
+  # Lambda (environment encryption, with a grant), Kinesis, CloudWatch Logs, SNS, Firehose and
+  # Secrets Manager (the Snowflake secret's key) check that the caller may use the key they are
+  # given; only through those services.
   statement {
     sid       = "UseDeploymentKeysThroughTheirServices"
     actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -515,10 +516,50 @@ data "aws_iam_policy_document" "deploy_services" {
     ]
   }
 
+  # snowpipe_streaming: the empty secret of Firehose's Snowflake key pair. Its value is put by
+  # hand (docs/deploy.md); reading it stays denied (deny_data_reads). Secrets Manager appends
+  # six random characters to a secret's ARN.
+  statement {
+    sid = "ManageDeploymentSecrets"
+    actions = [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:DeleteResourcePolicy",
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetResourcePolicy",
+      "secretsmanager:PutResourcePolicy",
+      "secretsmanager:TagResource",
+      "secretsmanager:UntagResource",
+      "secretsmanager:UpdateSecret",
+    ]
+    resources = ["${local.arn_prefix.secretsmanager}:secret:${var.name_prefix}-*"]
+  }
+
   statement {
     sid       = "ManageDeploymentTopics"
     actions   = ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource"]
     resources = ["${local.arn_prefix.sns}:${var.name_prefix}-*"]
+  }
+
+  # The observability module's e-mail and HTTPS subscriptions of the alarm and Snowflake
+  # topics; a subscription's ARN is its topic's ARN plus an id.
+  statement {
+    sid       = "ManageDeploymentTopicSubscriptions"
+    actions   = ["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"]
+    resources = ["${local.arn_prefix.sns}:${var.name_prefix}-*"]
+  }
+
+  statement {
+    sid       = "ManageDeploymentAlarms"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+    resources = ["${local.arn_prefix.cloudwatch}:alarm:${var.name_prefix}-*"]
+  }
+
+  # Dashboards are global: their ARNs have neither region nor account id.
+  statement {
+    sid       = "ManageDeploymentDashboards"
+    actions   = ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
+    resources = ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${var.name_prefix}-*"]
   }
 
   # API Gateway authorises its REST management API by HTTP verb on resource paths. REST API,
@@ -664,6 +705,13 @@ data "aws_iam_policy_document" "workload_boundary" {
     sid       = "InvokeTheTransformer"
     actions   = ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"]
     resources = ["${local.arn_prefix.lambda}:function:${var.name_prefix}-*"]
+  }
+
+  # snowpipe_streaming: Firehose reads its Snowflake key pair (decrypted with UseTheDeploymentKey).
+  statement {
+    sid       = "ReadTheSnowflakeSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["${local.arn_prefix.secretsmanager}:secret:${var.name_prefix}-*"]
   }
 
   statement {

@@ -34,7 +34,22 @@ stream_retention_hours = 24
 log_retention_days     = 30
 error_expiration_days  = 30
 
-snowflake_enable_error_integration = false
+# How Firehose delivers to Snowflake (docs/latency.md): snowpipe, snowpipe_fresh or
+# snowpipe_streaming. Switching replaces the Firehose stream: follow docs/deploy.md, "Switching
+# the delivery mode". snowpipe_streaming also needs the public key of Firehose's Snowflake user
+# (its private key goes into the Secrets Manager secret by hand, never here).
+delivery_mode = "snowpipe"
+# snowflake_streaming_rsa_public_key = "MIIBIjANBgkqh..."
+
+# Snowpipe load errors and the Snowflake freshness check reach the snowpipe-notifications alarm
+# (docs/operations.md); false would leave Snowpipe without any alarm.
+snowflake_enable_error_integration = true
+
+# Alarms (docs/operations.md): who is told, and thresholds other than the defaults listed there.
+# Each address or URL must confirm its subscription once.
+# alarm_email_addresses = ["data-platform-oncall@example.com"]
+# alarm_https_endpoints = ["https://events.example.com/sns"]
+# alarm_thresholds = { api_p99_latency_ms = 5000 }
 
 # API clients: one API key each (output client_api_keys), on a tier or with limits of their own;
 # `default` is the key of output api_key (README.md, API clients).

@@ -39,7 +39,23 @@ stream_retention_hours = 24
 log_retention_days     = 30
 error_expiration_days  = 30
 
-snowflake_enable_error_integration = false
+# How Firehose delivers to Snowflake (docs/latency.md): snowpipe, snowpipe_fresh or
+# snowpipe_streaming. Switching replaces the Firehose stream: follow docs/deploy.md, "Switching
+# the delivery mode". snowpipe_streaming also needs the public key of Firehose's Snowflake user
+# (its private key goes into the Secrets Manager secret by hand, never here).
+delivery_mode = "snowpipe"
+# snowflake_streaming_rsa_public_key = "MIIBIjANBgkqh..."
+
+# Snowpipe load errors and the Snowflake freshness check reach the snowpipe-notifications alarm
+# (docs/operations.md); false would leave Snowpipe without any alarm.
+snowflake_enable_error_integration = true
+
+# Alarms (docs/operations.md): who is told, and thresholds other than the defaults listed there.
+# Each address or URL must confirm its subscription once.
+# alarm_email_addresses = ["data-platform-oncall@example.com"]
+# alarm_https_endpoints = ["https://events.example.com/sns"]
+# Once prod traffic is known never to pause for an hour, make 60 minutes without a row an alarm too.
+# alarm_thresholds = { snowflake_max_minutes_without_rows = 60 }
 
 # API clients: one API key each (output client_api_keys). `default` is the key of output api_key,
 # which the deploy's probe and Postman run use; add a client per integrating system, on the

@@ -133,3 +133,128 @@ run "roles_within_the_permissions_boundary" {
     error_message = "The Firehose role must carry the boundary the apply role requires (terraform/bootstrap)."
   }
 }
+
+# Delivery modes (docs/latency.md): snowpipe_fresh's zero buffering without partitions.
+run "zero_buffering_without_dynamic_partitioning" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    dynamic_partitioning              = false
+    prefix                            = "events/dt=!{timestamp:yyyy-MM-dd}/"
+    buffering_interval_seconds        = 0
+    processor_buffer_interval_seconds = 1
+  }
+
+  assert {
+    condition = (
+      aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].dynamic_partitioning_configuration[0].enabled == false
+      && aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].buffering_interval == 0
+      && length(aws_kinesis_firehose_delivery_stream.this.snowflake_configuration) == 0
+      && length(aws_secretsmanager_secret.snowflake) == 0
+    )
+    error_message = "snowpipe_fresh: extended S3 without dynamic partitioning, zero buffering, no secret."
+  }
+}
+
+# snowpipe_streaming: the Snowflake destination with every record backed up to S3.
+run "snowflake_destination_streams_and_backs_up_every_record" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    destination                       = "snowflake"
+    dynamic_partitioning              = false
+    prefix                            = null
+    backup_prefix                     = "backup/dt=!{timestamp:yyyy-MM-dd}/"
+    buffering_interval_seconds        = 0
+    processor_buffer_interval_seconds = 1
+    snowflake = {
+      account_url = "https://testorg-test-account.snowflakecomputing.com"
+      database    = "RTSTREAM"
+      schema      = "RAW"
+      table       = "EVENTS"
+      role        = "RTSTREAM_STREAMING_WRITER"
+      secret_name = "rtstream-snowflake-streaming"
+    }
+  }
+
+  assert {
+    condition     = aws_kinesis_firehose_delivery_stream.this.destination == "snowflake" && length(aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration) == 0
+    error_message = "The Snowflake destination only."
+  }
+
+  assert {
+    condition = (
+      aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].data_loading_option == "JSON_MAPPING"
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].buffering_interval == 0
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].snowflake_role_configuration[0].snowflake_role == "RTSTREAM_STREAMING_WRITER"
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].table == "EVENTS"
+    )
+    error_message = "JSON_MAPPING into EVENTS, zero buffering, as the streaming role."
+  }
+
+  assert {
+    condition = (
+      aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_backup_mode == "AllData"
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].prefix == var.backup_prefix
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].kms_key_arn == var.kms_key_arn
+    )
+    error_message = "Every record is backed up, KMS-encrypted, under the backup prefix."
+  }
+
+  assert {
+    condition     = length(aws_secretsmanager_secret.snowflake) == 1 && aws_secretsmanager_secret.snowflake[0].kms_key_id == var.kms_key_arn
+    error_message = "The key-pair secret exists, encrypted with the pipeline key."
+  }
+}
+
+run "rejects_zero_buffering_with_dynamic_partitioning" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    buffering_interval_seconds = 0
+  }
+
+  expect_failures = [var.buffering_interval_seconds]
+}
+
+run "rejects_partition_keys_without_dynamic_partitioning" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    dynamic_partitioning = false
+  }
+
+  expect_failures = [var.prefix]
+}
+
+run "rejects_the_snowflake_destination_without_its_settings" {
+  command = plan
+
+  module {
+    source = "./modules/delivery"
+  }
+
+  variables {
+    destination          = "snowflake"
+    dynamic_partitioning = false
+    prefix               = null
+  }
+
+  expect_failures = [var.backup_prefix, var.snowflake]
+}

@@ -22,6 +22,8 @@ variables {
     warehouse           = "RTSTREAM_WH"
     reader_role         = "RTSTREAM_READER"
     probe_user          = "RTSTREAM_PROBE"
+    streaming_user      = "RTSTREAM_FIREHOSE"
+    streaming_role      = "RTSTREAM_STREAMING_WRITER"
   }
   sql_dir           = "../snowflake"
   data_bucket_name  = "rtstream-data-test"
@@ -31,6 +33,8 @@ variables {
   storage_role_name = "rtstream-snowflake-storage"
   error_topic_name  = "rtstream-snowpipe-errors"
   error_role_name   = "rtstream-snowflake-sns"
+  # What the root passes without overrides: the module has no defaults of its own.
+  dedup = jsondecode(file("../config/pipeline.json")).dedup
 }
 
 run "pipe_and_notification" {
@@ -41,47 +45,47 @@ run "pipe_and_notification" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket_notification.snowpipe.queue) == 1
+    condition     = length(aws_s3_bucket_notification.snowpipe[0].queue) == 1
     error_message = "Exactly one notification: the pipe's queue."
   }
 
   assert {
-    condition     = one(aws_s3_bucket_notification.snowpipe.queue).queue_arn == snowflake_pipe.events.notification_channel
+    condition     = one(aws_s3_bucket_notification.snowpipe[0].queue).queue_arn == snowflake_pipe.events[0].notification_channel
     error_message = "The bucket notification must target the pipe's notification_channel."
   }
 
   assert {
-    condition     = one(aws_s3_bucket_notification.snowpipe.queue).filter_prefix == "events/"
+    condition     = one(aws_s3_bucket_notification.snowpipe[0].queue).filter_prefix == "events/"
     error_message = "Only objects under events/ may reach the pipe (not processing-failed/)."
   }
 
   assert {
-    condition     = one(aws_s3_bucket_notification.snowpipe.queue).events == toset(["s3:ObjectCreated:*"])
+    condition     = one(aws_s3_bucket_notification.snowpipe[0].queue).events == toset(["s3:ObjectCreated:*"])
     error_message = "The pipe must hear about every object creation."
   }
 
   assert {
-    condition     = snowflake_pipe.events.auto_ingest
+    condition     = snowflake_pipe.events[0].auto_ingest
     error_message = "The pipe must be AUTO_INGEST."
   }
 
   assert {
-    condition     = snowflake_pipe.events.copy_statement == trimspace(templatefile("../snowflake/pipe_copy.sql", local.sql_vars))
+    condition     = snowflake_pipe.events[0].copy_statement == trimspace(templatefile("../snowflake/pipe_copy.sql", local.sql_vars))
     error_message = "The pipe must run snowflake/pipe_copy.sql."
   }
 
   assert {
-    condition     = strcontains(snowflake_pipe.events.copy_statement, "COPY INTO RTSTREAM.RAW.EVENTS") && length(regexall("[$][{]", snowflake_pipe.events.copy_statement)) == 0
+    condition     = strcontains(snowflake_pipe.events[0].copy_statement, "COPY INTO RTSTREAM.RAW.EVENTS") && length(regexall("[$][{]", snowflake_pipe.events[0].copy_statement)) == 0
     error_message = "Every placeholder of pipe_copy.sql must be filled."
   }
 
   assert {
-    condition     = snowflake_stage_external_s3.events.url == "s3://rtstream-data-test/events/"
+    condition     = snowflake_stage_external_s3.events[0].url == "s3://rtstream-data-test/events/"
     error_message = "The stage must point at the events prefix."
   }
 
   assert {
-    condition     = snowflake_storage_integration_aws.this.storage_aws_role_arn == "arn:aws:iam::123456789012:role/rtstream-snowflake-storage"
+    condition     = snowflake_storage_integration_aws.this[0].storage_aws_role_arn == "arn:aws:iam::123456789012:role/rtstream-snowflake-storage"
     error_message = "The integration's role ARN is built as a string from account and role name."
   }
 
@@ -141,16 +145,16 @@ run "gov_cloud" {
 
   assert {
     condition = (
-      snowflake_storage_integration_aws.this.storage_provider == "S3GOV"
-      && one(snowflake_storage_integration_aws.this.storage_allowed_locations) == "s3gov://rtstream-data-test/events/"
-      && snowflake_stage_external_s3.events.url == "s3gov://rtstream-data-test/events/"
+      snowflake_storage_integration_aws.this[0].storage_provider == "S3GOV"
+      && one(snowflake_storage_integration_aws.this[0].storage_allowed_locations) == "s3gov://rtstream-data-test/events/"
+      && snowflake_stage_external_s3.events[0].url == "s3gov://rtstream-data-test/events/"
     )
     error_message = "In GovCloud the integration's provider is S3GOV and its URLs use s3gov://."
   }
 
   assert {
-    condition     = length(aws_sns_topic.errors) == 0 && snowflake_pipe.events.error_integration == null
-    error_message = "The error integration is off by default."
+    condition     = length(aws_sns_topic.errors) == 1 && snowflake_pipe.events[0].error_integration == "RTSTREAM_PIPE_ERRORS"
+    error_message = "The error integration is on by default: Snowpipe's load errors reach the snowpipe-notifications alarm."
   }
 }
 
@@ -172,7 +176,7 @@ run "error_integration" {
   }
 
   assert {
-    condition     = snowflake_pipe.events.error_integration == "RTSTREAM_PIPE_ERRORS"
+    condition     = snowflake_pipe.events[0].error_integration == "RTSTREAM_PIPE_ERRORS"
     error_message = "With the error integration on, the pipe reports to it."
   }
 
@@ -198,4 +202,71 @@ run "roles_within_the_permissions_boundary" {
     condition     = length(aws_iam_role.snowflake) == 2 && alltrue([for role in aws_iam_role.snowflake : role.permissions_boundary == "arn:aws:iam::123456789012:policy/github-actions/rtstream-workload-boundary"])
     error_message = "Both roles Snowflake assumes must carry the boundary the apply role requires (terraform/bootstrap)."
   }
+}
+
+# delivery_mode snowpipe_streaming: Firehose inserts with the streaming role; nothing of the pipe.
+run "streaming_mode_has_a_writer_and_no_pipe" {
+  command = apply
+
+  module {
+    source = "./modules/snowflake"
+  }
+
+  variables {
+    snowpipe_enabled         = false
+    streaming_rsa_public_key = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtest"
+  }
+
+  assert {
+    condition = (
+      length(snowflake_pipe.events) == 0 && length(aws_s3_bucket_notification.snowpipe) == 0
+      && length(snowflake_stage_external_s3.events) == 0 && length(snowflake_storage_integration_aws.this) == 0
+      && !contains(keys(aws_iam_role.snowflake), "storage")
+    )
+    error_message = "No pipe, notification, stage or storage integration (nor its role) in snowpipe_streaming."
+  }
+
+  assert {
+    condition     = length(snowflake_view.freshness) == 0 && length(snowflake_task.freshness_check) == 0 && !contains(keys(snowflake_view.monitoring), "pipe_status")
+    error_message = "The pipe's status and freshness views and the freshness check exist with the pipe only."
+  }
+
+  assert {
+    condition     = length(snowflake_task.dedup_slipped_check) == 1 && snowflake_task.dedup_slipped_check[0].schedule[0].using_cron == "0 6 * * * UTC"
+    error_message = "The daily duplicate check watches EVENTS_DEDUP in every mode."
+  }
+
+  assert {
+    condition = (
+      snowflake_grant_privileges_to_account_role.streaming_insert[0].privileges == toset(["INSERT"])
+      && snowflake_grant_privileges_to_account_role.streaming_insert[0].on_schema_object[0].object_name == "RTSTREAM.RAW.EVENTS"
+      && snowflake_grant_privileges_to_account_role.streaming_schema[0].privileges == toset(["USAGE"])
+      && snowflake_grant_privileges_to_account_role.streaming_database[0].privileges == toset(["USAGE"])
+    )
+    error_message = "The streaming role may use the database and schema and INSERT into EVENTS, nothing else."
+  }
+
+  assert {
+    condition     = snowflake_service_user.streaming[0].default_role == "RTSTREAM_STREAMING_WRITER" && output.streaming == { user = "RTSTREAM_FIREHOSE", role = "RTSTREAM_STREAMING_WRITER" }
+    error_message = "Firehose logs in as the streaming user, whose default role is the streaming role."
+  }
+
+  assert {
+    condition     = output.pipe_name == null && output.notification_channel == null && output.table_name == "RTSTREAM.RAW.EVENTS"
+    error_message = "No pipe outputs in snowpipe_streaming; the table is the same."
+  }
+}
+
+run "rejects_no_loader_at_all" {
+  command = plan
+
+  module {
+    source = "./modules/snowflake"
+  }
+
+  variables {
+    snowpipe_enabled = false
+  }
+
+  expect_failures = [var.streaming_rsa_public_key]
 }

@@ -1,5 +1,7 @@
 """The resources the local stack created are the ones config/pipeline.json describes, and the
-ones Terraform declares (tests/terraform checks that Terraform reads the same config)."""
+ones Terraform declares (tests/terraform checks that Terraform reads the same config), in the
+delivery mode the stack runs (`scripts/local up --mode`; the suite runs in the default mode and
+tests/e2e/test_modes.py in each)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 from e2e_helpers import ROOT
 
 from localstack import resources
-from localstack.settings import PIPELINE
+from localstack.settings import LOCAL, PIPELINE
 
 sys.path.insert(0, str(ROOT / "tests" / "terraform"))
 import hcl  # noqa: E402  (tests/terraform's loader of .tf files)
@@ -43,27 +45,43 @@ def test_the_validator_environment_is_lambda_env_of_the_config(created):
     assert environment[env["stream_name"]] == PIPELINE.names["stream"]
     assert environment[env["error_bucket"]] == PIPELINE.names["error_bucket"]
     assert environment[env["error_prefix"]] == PIPELINE.prefixes["errors"]
+    assert environment[env["delivery_mode"]] == LOCAL.delivery_mode
     for key, value in config["limits"].items():
         if key in env:
             assert environment[env[key]] == str(value)
-    assert created["functions"][PIPELINE.names["transformer_function"]]["environment"] == {}
 
 
-def test_the_delivery_stream_uses_the_config_prefixes_and_buffers(created):
-    firehose = PIPELINE.firehose
+def test_the_transformer_environment_is_the_metrics_namespace_and_the_delivery_mode(created):
+    environment = created["functions"][PIPELINE.names["transformer_function"]]["environment"]
+    assert environment == {
+        PIPELINE.lambda_env_names["metrics_namespace"]: PIPELINE.expand(PIPELINE.raw["metrics"]["namespace"]),
+        PIPELINE.raw["delivery_modes"]["transformer_env"]: LOCAL.delivery_mode,
+    }
+
+
+def test_the_delivery_stream_is_the_modes_with_the_config_prefixes_and_buffers(created):
+    mode = PIPELINE.delivery(LOCAL.delivery_mode)
     delivery = created["delivery_stream"]
-    assert delivery["prefix"] == firehose["events_prefix_template"]
-    assert delivery["error_output_prefix"] == firehose["error_output_prefix_template"]
+    assert delivery["kind"] == {"extended_s3": "ExtendedS3", "snowflake": "Snowflake"}[mode["destination"]]
+    if mode["destination"] == "extended_s3":
+        assert delivery["prefix"] == mode["events_prefix_template"] and delivery["backup_prefix"] is None
+        assert delivery["dynamic_partitioning"] is mode["dynamic_partitioning"]
+    else:
+        assert delivery["prefix"] is None and delivery["backup_prefix"] == mode["backup_prefix_template"]
+    assert delivery["error_output_prefix"] == PIPELINE.firehose["error_output_prefix_template"]
     assert delivery["buffering"] == {
-        "IntervalInSeconds": firehose["buffer_interval_seconds"],
-        "SizeInMBs": firehose["buffer_size_mib"],
+        "IntervalInSeconds": mode["buffer_interval_seconds"],
+        "SizeInMBs": PIPELINE.firehose["buffer_size_mib"],
     }
     assert delivery["processor"]["LambdaArn"].endswith(f":function:{PIPELINE.names['transformer_function']}:$LATEST")
-    assert delivery["processor"]["BufferSizeInMBs"] == str(firehose["processor_buffer_size_mib"])
-    assert delivery["processor"]["BufferIntervalInSeconds"] == str(firehose["processor_buffer_interval_seconds"])
+    assert delivery["processor"]["BufferSizeInMBs"] == str(mode["processor_buffer_size_mib"])
+    assert delivery["processor"]["BufferIntervalInSeconds"] == str(mode["processor_buffer_interval_seconds"])
 
 
 def test_the_pipe_hears_of_new_objects_under_the_events_prefix_only(created):
+    if not PIPELINE.delivery(LOCAL.delivery_mode)["snowpipe"]:
+        assert created["pipe_notification"] == [], "no pipe in this mode: nothing to notify"
+        return
     (notification,) = created["pipe_notification"]
     assert notification["events"] == ["s3:ObjectCreated:*"]
     assert notification["prefix"] == PIPELINE.prefixes["events"]
@@ -77,12 +95,20 @@ def test_what_terraform_declares_beyond_the_config_matches(created):
     assert _resource(api, "aws_api_gateway_method")["api_key_required"] is created["api"]["post_requires_api_key"] is True
     assert _resource(api, "aws_api_gateway_integration")["type"] == "AWS_PROXY"
 
-    delivery = _resource(hcl.load(MODULES / "delivery" / "main.tf"), "aws_kinesis_firehose_delivery_stream")
-    s3 = hcl.as_map(delivery["extended_s3_configuration"])
-    processor = hcl.as_map(hcl.as_map(s3["processing_configuration"])["processors"])
-    declared = {hcl.as_map(p)["parameter_name"] for p in processor["parameters"]}
-    assert declared == set(created["delivery_stream"]["processor"])
-    assert "$LATEST" in hcl.compact(processor["parameters"])
+    delivery_module = hcl.load(MODULES / "delivery" / "main.tf")
+    delivery = _resource(delivery_module, "aws_kinesis_firehose_delivery_stream")
+    destinations = {name: hcl.as_map(block["content"]) for entry in delivery["dynamic"] for name, block in entry.items()}
+    # The same processor in every destination: the module's local, LambdaArn at $LATEST.
+    for destination in ("extended_s3_configuration", "snowflake_configuration"):
+        processor = hcl.as_map(hcl.as_map(destinations[destination]["processing_configuration"])["processors"])
+        assert hcl.as_map(processor["dynamic"])["parameters"]["for_each"] == "${local.processor_parameters}"
+    (module_locals,) = [entry for entry in delivery_module["locals"] if "processor_parameters" in entry]
+    declared = {p["name"]: p["value"] for p in module_locals["processor_parameters"]}
+    assert set(declared) == set(created["delivery_stream"]["processor"])
+    assert declared["LambdaArn"].endswith(":$LATEST")
+    snowflake_destination = destinations["snowflake_configuration"]
+    assert snowflake_destination["data_loading_option"] == "JSON_MAPPING" == resources.DATA_LOADING_OPTION
+    assert snowflake_destination["s3_backup_mode"] == "AllData" == resources.S3_BACKUP_MODE
 
     lambda_function = _resource(hcl.load(MODULES / "lambda_function" / "main.tf"), "aws_lambda_function")
     assert {created["functions"][name]["runtime"] for name in created["functions"]} == {lambda_function["runtime"]}

@@ -1,22 +1,28 @@
-"""A few thousand events through the whole local pipeline: API Gateway -> validator -> Kinesis ->
-transformer -> S3 -> Snowpipe -> EVENTS_DEDUP, and the rejections into the error bucket."""
+"""A few thousand events through the whole local pipeline, in each delivery mode: API Gateway ->
+validator -> Kinesis -> transformer -> S3 -> Snowpipe -> EVENTS_DEDUP (snowpipe, snowpipe_fresh)
+or -> the Snowflake destination -> EVENTS_DEDUP with every record backed up in S3
+(snowpipe_streaming), and the rejections into the error bucket."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import random
+import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from e2e_helpers import eventually, query, wait_for_rows
+from e2e_helpers import ROOT, eventually, query, wait_for_rows
 from make_events import BREAKERS, make_event
 
 from localstack.aws import client
 from localstack.settings import PIPELINE
+
+STREAMING = "snowpipe_streaming"
 
 CONCURRENCY = 8
 BATCH = 50
@@ -95,7 +101,7 @@ def send(api, requests: list[Request]) -> list:
 
 
 @pytest.fixture(scope="module")
-def run(api):
+def run(api, delivery_mode):
     run_id = uuid.uuid4().hex[:10]
     requests, resent_ids = build_requests(run_id, random.Random(run_id))
     answers = send(api, requests)
@@ -125,7 +131,7 @@ def test_the_requests_were_answered_as_the_contract_says(run):
     assert len(sent.accepted) > 2000 and sum(len(r) for r in sent.rejections.values()) > 100
 
 
-def test_every_accepted_event_is_in_events_dedup_once_with_its_columns(run):
+def test_every_accepted_event_is_in_events_dedup_once_with_its_columns(run, delivery_mode):
     run_id, sent, _ = run
     rows = wait_for_rows(
         "SELECT * FROM EVENTS_DEDUP WHERE SOURCE = %s", [f"e2e-{run_id}"], expected=len(sent.accepted)
@@ -144,12 +150,38 @@ def test_every_accepted_event_is_in_events_dedup_once_with_its_columns(run):
         assert json.loads(row["PAYLOAD"]) == event["payload"]
         ingest = json.loads(row["INGEST"])
         assert row["RECEIVED_AT"] == datetime.fromisoformat(ingest["received_at"].replace("Z", "+00:00"))
-        assert ingest["kinesis_partition_key"] == event["event_id"]
+        if PIPELINE.delivery(delivery_mode)["packs"]:
+            # Packed with other events of its request and type: the record's key is the first one's id.
+            assert ingest["kinesis_partition_key"] in sent.accepted
+        else:
+            assert ingest["kinesis_partition_key"] == event["event_id"]
         assert ingest["kinesis_shard_id"].startswith("shardId-") and ingest["kinesis_sequence_number"]
+        assert_metadata_columns(row, event, delivery_mode)
+    if delivery_mode == STREAMING:
+        # No per-row commit time reaches the transformer: NULL. (Asked in SQL: fakesnow's server
+        # sends a NULL TIMESTAMP as 1970-01-01.)
+        (loaded,) = query(f"SELECT COUNT(LOADED_AT) AS N FROM {PIPELINE.snowflake['dedup_view']} WHERE SOURCE = %s",
+                          [f"e2e-{run_id}"])
+        assert loaded["N"] == 0
+
+
+def assert_metadata_columns(row: dict, event: dict, mode: str) -> None:
+    """FILE_NAME, FILE_ROW_NUMBER, LOADED_AT as docs/latency.md's table contract says per mode."""
+    ingest = json.loads(row["INGEST"])
+    received = row["RECEIVED_AT"].astimezone(timezone.utc)
+    if mode == STREAMING:
+        # No file: where the row came from in Kinesis (LOADED_AT, NULL, is checked in SQL below).
+        assert row["FILE_NAME"] == f"kinesis/{ingest['kinesis_shard_id']}/{ingest['kinesis_sequence_number']}"
+        assert row["FILE_ROW_NUMBER"] == 1
+        return
+    if PIPELINE.delivery(mode)["dynamic_partitioning"]:
         # dt is the arrival date (bounded partitions), not the client's occurred_at.
-        received = row["RECEIVED_AT"].astimezone(timezone.utc)
         assert row["FILE_NAME"].startswith(f"event_type={event['event_type']}/dt={received:%Y-%m-%d}/")
-        assert row["FILE_ROW_NUMBER"] >= 1 and row["LOADED_AT"] >= row["RECEIVED_AT"]
+    else:
+        # Firehose's dt: the arrival of the object's oldest record (at most a midnight earlier).
+        dates = {f"dt={received:%Y-%m-%d}/", f"dt={received - timedelta(days=1):%Y-%m-%d}/"}
+        assert row["FILE_NAME"][:len("dt=yyyy-mm-dd/")] in dates, row["FILE_NAME"]
+    assert row["FILE_ROW_NUMBER"] >= 1 and row["LOADED_AT"] >= row["RECEIVED_AT"]
 
 
 def test_resent_events_are_landed_again_and_hidden_by_the_view(run):
@@ -191,27 +223,57 @@ def test_every_rejection_is_in_the_error_bucket_with_its_reasons(run):
         assert body["error"]["code"] in {e["code"] for e in line["errors"]}
 
 
-def test_the_transformer_output_is_ndjson_with_ingest_metadata(run):
+def records_in(body: bytes) -> list[dict]:
+    """The JSON objects of an S3 object Firehose wrote: records concatenated as they came (one line
+    each when the transformer ends them with a newline)."""
+    text, decoder, found, at = body.decode(), json.JSONDecoder(), [], 0
+    while at < len(text):
+        if text[at].isspace():
+            at += 1
+            continue
+        value, at = decoder.raw_decode(text, at)
+        found.append(value)
+    return found
+
+
+def test_the_transformer_output_is_what_the_mode_delivers(run, delivery_mode):
     run_id, sent, _ = run
+    s3, bucket = client("s3"), PIPELINE.names["data_bucket"]
+    if delivery_mode == STREAMING:
+        # Every record Firehose delivered is also in the backup, keyed by EVENTS' column names.
+        backed_up = {}
+        prefix = PIPELINE.prefixes["backup"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                for record in records_in(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()):
+                    if record.get("SOURCE") == f"e2e-{run_id}":
+                        backed_up.setdefault(record["EVENT_ID"], record)
+                        assert item["Key"].startswith(f"{prefix}dt=")
+        assert set(backed_up) == set(sent.accepted)
+        for event_id, record in backed_up.items():
+            assert record["EVENT_TYPE"] == sent.accepted[event_id]["event_type"]
+            assert record["RECEIVED_AT"] == record["INGEST"]["received_at"] and "LOADED_AT" not in record
+        return
     files = query(
         f"SELECT DISTINCT FILE_NAME FROM {PIPELINE.snowflake['table']} WHERE SOURCE = %s", [f"e2e-{run_id}"]
     )
-    s3 = client("s3")
+    partitioned = PIPELINE.delivery(delivery_mode)["dynamic_partitioning"]
     for file in files:
         key = PIPELINE.prefixes["events"] + file["FILE_NAME"]
-        body = s3.get_object(Bucket=PIPELINE.names["data_bucket"], Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert body.endswith(b"\n")
-        partition = dict(part.split("=", 1) for part in file["FILE_NAME"].split("/")[:2])
+        partition = dict(part.split("=", 1) for part in file["FILE_NAME"].split("/")[:2 if partitioned else 1])
         for line in body.decode().splitlines():
             event = json.loads(line)
-            assert event["event_type"] == partition["event_type"]
+            if partitioned:
+                assert event["event_type"] == partition["event_type"]
             assert event["occurred_at"] and set(event["_ingest"]) >= {
                 "received_at", "kinesis_sequence_number", "kinesis_shard_id", "kinesis_partition_key",
                 "firehose_record_id",
             }
 
 
-def test_a_record_that_is_not_an_event_lands_under_processing_failed(api):
+def test_a_record_that_is_not_an_event_lands_under_processing_failed(delivery_mode):
     junk = f"not an event {uuid.uuid4()}".encode()
     client("kinesis").put_record(StreamName=PIPELINE.names["stream"], Data=junk, PartitionKey="junk")
     s3 = client("s3")
@@ -233,7 +295,7 @@ def test_a_record_that_is_not_an_event_lands_under_processing_failed(api):
     assert document["errorCode"] == "Lambda.ProcessingFailedStatus"
 
 
-def test_partitions_follow_arrival_and_numbers_keep_their_text(api):
+def test_partitions_follow_arrival_and_numbers_keep_their_text(api, delivery_mode):
     # One request whose events span a month of occurred_at dates lands in the arrival-date
     # partition: clients cannot multiply Firehose's active partitions (docs/decisions.md).
     # A number beyond f64 precision reaches S3 with the exact text the client sent.
@@ -253,10 +315,33 @@ def test_partitions_follow_arrival_and_numbers_keep_their_text(api):
         [f"e2e-dates-{run}"], expected=len(lines),
     )
     assert len(rows) == len(lines)
-    for row in rows:
-        assert row["FILE_NAME"].startswith(f"event_type=page_view/dt={row['RECEIVED_AT'].astimezone(timezone.utc):%Y-%m-%d}/")
-    assert len({row["FILE_NAME"].split("/")[1] for row in rows}) <= 2, "at most a midnight apart"
-    s3 = client("s3")
-    key = PIPELINE.prefixes["events"] + rows[0]["FILE_NAME"]
-    body = s3.get_object(Bucket=PIPELINE.names["data_bucket"], Key=key)["Body"].read().decode()
+    s3, bucket = client("s3"), PIPELINE.names["data_bucket"]
+    if delivery_mode == STREAMING:
+        # No partitions; the backup keeps the number's text, under the arrival date.
+        keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"{PIPELINE.prefixes['backup']}dt={rows[0]['RECEIVED_AT'].astimezone(timezone.utc):%Y-%m-%d}/")
+            for item in page.get("Contents", [])]
+        bodies = [s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys]
+        (body,) = [body for body in bodies if f"e2e-dates-{run}-0\"" in body]
+    else:
+        partition_depth = 2 if PIPELINE.delivery(delivery_mode)["dynamic_partitioning"] else 1
+        for row in rows:
+            received = row["RECEIVED_AT"].astimezone(timezone.utc)
+            if partition_depth == 2:
+                assert row["FILE_NAME"].startswith(f"event_type=page_view/dt={received:%Y-%m-%d}/")
+            else:
+                assert row["FILE_NAME"].startswith("dt=")
+        assert len({row["FILE_NAME"].split("/")[partition_depth - 1] for row in rows}) <= 2, "at most a midnight apart"
+        key = PIPELINE.prefixes["events"] + rows[0]["FILE_NAME"]
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     assert f'"exact":{big_number}' in body.replace(" ", "")
+
+
+def test_the_probe_measures_the_mode(delivery_mode, tmp_path):
+    summary = tmp_path / "summary.md"
+    probe = subprocess.run([ROOT / "scripts" / "probe", "--local", "--events", "5"], capture_output=True, text=True,
+                           env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}, timeout=300)
+    output = probe.stdout + probe.stderr
+    assert probe.returncode == 0, output
+    assert f"POST -> queryable latency (delivery mode {delivery_mode}) over 5 events: p50 " in output
+    assert f"| `{delivery_mode}` | 5 | " in summary.read_text()

@@ -25,15 +25,17 @@ from snowflake.connector.auth import AuthByKeyPair
 
 from localstack.api import Answer, Api
 from localstack.processes import FIREHOSE_RELAY
-from localstack.settings import LOCAL
-from probe import (Latency, SnowflakeSettings, UsageError, default_view, differences, load_private_key, main,
-                   make_event, parse_args, post_all, read_answer, resolve)
+from localstack.settings import LOCAL, PIPELINE
+from probe import (UNKNOWN_MODE, Landing, Latency, SnowflakeSettings, UsageError, default_view, delivered_by,
+                   differences, load_private_key, main, make_event, measured_mode, parse_args, post_all, read_answer,
+                   resolve)
 
 PROBE = ROOT / "scripts" / "probe"
 PROBE_TIMEOUT_SECONDS = 300
 PASSPHRASE = "correct horse battery staple"
 LATENCY_LINE = re.compile(
-    r"POST -> queryable latency over (\d+) events: p50 (\d+\.\d+) s, p95 (\d+\.\d+) s, max (\d+\.\d+) s"
+    r"POST -> queryable latency \(delivery mode (\w+)\) over (\d+) events: "
+    r"p50 (\d+\.\d+) s, p95 (\d+\.\d+) s, p99 (\d+\.\d+) s, max (\d+\.\d+) s"
 )
 
 
@@ -140,8 +142,23 @@ def test_the_login_settings_come_from_the_environment(key, tmp_path):
 
 def test_latency_percentiles_are_nearest_rank():
     latency = Latency.of([float(n) for n in range(20, 0, -1)])
-    assert (latency.count, latency.p50, latency.p95, latency.max) == (20, 10.0, 19.0, 20.0)
+    assert (latency.count, latency.p50, latency.p95, latency.p99, latency.max) == (20, 10.0, 19.0, 20.0, 20.0)
+    latency = Latency.of([float(n) for n in range(1, 201)])
+    assert (latency.p50, latency.p95, latency.p99, latency.max) == (100.0, 190.0, 198.0, 200.0)
     assert Latency.of([]) is None
+
+
+def test_the_rows_file_names_tell_the_delivery_mode():
+    assert delivered_by("event_type=page_view/dt=2026-11-26/rtstream-delivery-1-2026-11-26-21-00-00-x") == "snowpipe"
+    assert delivered_by("dt=2026-11-26/rtstream-delivery-1-2026-11-26-21-00-00-x") == "snowpipe_fresh"
+    assert delivered_by("kinesis/shardId-000000000000/49600000000000000000000") == "snowpipe_streaming"
+    assert delivered_by("somewhere/else") is None and delivered_by(None) is None
+    # The figures are labelled with the mode given; rows of another mode are a problem.
+    landing = Landing(modes={"snowpipe_fresh"})
+    assert measured_mode(None, landing) == "snowpipe_fresh" and landing.problems == []
+    assert measured_mode("snowpipe", landing) == "snowpipe"
+    assert landing.problems == ["rows delivered in mode snowpipe_fresh, not snowpipe (FILE_NAME)"]
+    assert measured_mode(None, Landing(modes={"snowpipe", "snowpipe_fresh"})) == UNKNOWN_MODE
 
 
 def test_on_aws_the_view_must_be_named(capsys):
@@ -243,13 +260,14 @@ def test_the_probe_passes_against_the_local_stack(api, tmp_path):
     print(output)
     assert probe.returncode == 0, output
     assert f"PASSED: all 10 probe events are queryable in {default_view()} with the values sent" in output
-    count, p50, p95, peak = LATENCY_LINE.search(output).groups()
-    assert int(count) == 10 and 0 < float(p50) <= float(p95) <= float(peak) < 120
+    mode, count, p50, p95, p99, peak = LATENCY_LINE.search(output).groups()
+    assert mode == LOCAL.delivery_mode
+    assert int(count) == 10 and 0 < float(p50) <= float(p95) <= float(p99) <= float(peak) < 120
 
     table = summary.read_text()
     assert table.startswith("### rtstream post-deploy probe: passed")
-    assert "| events | POST → queryable p50 | p95 | max |" in table
-    assert f"| 10 | {p50} s | {p95} s | {peak} s |" in table
+    assert "| delivery mode | events | POST → queryable p50 | p95 | p99 | max |" in table
+    assert f"| `{mode}` | 10 | {p50} s | {p95} s | {p99} s | {peak} s |" in table
 
     # The rows are there for anyone to read, once each.
     run = run_id(output)
@@ -270,7 +288,7 @@ def test_the_probe_fails_listing_the_missing_ids_when_accepted_events_do_not_lan
     assert "3 of 3 accepted" in output
     assert "missing event ids (3):\n" + "".join(f"  {event_id}\n" for event_id in missing) in probe.stdout
     assert f"FAILED: 3 of 3 accepted events not in {default_view()} after 3 s" in output
-    assert "POST -> queryable latency: no event became queryable" in output
+    assert f"POST -> queryable latency (delivery mode {LOCAL.delivery_mode}): no event became queryable" in output
     table = summary.read_text()
     assert table.startswith("### rtstream post-deploy probe: FAILED")
     assert all(f"`{event_id}`" in table for event_id in missing)
@@ -288,3 +306,11 @@ def test_a_view_the_probe_cannot_read_is_a_configuration_error_before_any_post(a
     assert f"cannot read {view}" in probe.stderr
     assert "nothing was posted" in probe.stderr
     assert "posting" not in probe.stdout and not summary.exists()
+
+
+def test_a_mode_other_than_the_stacks_is_a_configuration_error_before_any_post(api, tmp_path):
+    other = next(mode for mode in PIPELINE.delivery_modes if mode != LOCAL.delivery_mode)
+    probe = run_probe("--mode", other, summary=tmp_path / "summary.md")
+    assert probe.returncode == 2, probe.stdout + probe.stderr
+    assert f"the local stack runs in delivery mode {LOCAL.delivery_mode}" in probe.stderr
+    assert "nothing was posted" in probe.stderr

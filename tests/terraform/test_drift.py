@@ -69,11 +69,22 @@ def test_every_configured_name_and_prefix_is_used(config):
 
 
 def test_firehose_prefixes_are_the_config_templates(merged):
+    # The delivery mode's settings (local.delivery, checked in test_delivery_modes.py), else the
+    # firehose block's.
     call = dict(hcl.blocks(merged(TERRAFORM), "module"))["delivery"]
-    assert call["prefix"] == "${local.config.firehose.events_prefix_template}"
+    assert call["prefix"] == "${local.delivery.events_prefix}"
     assert call["error_output_prefix"] == "${local.config.firehose.error_output_prefix_template}"
-    assert "local.config.firehose.buffer_size_mib" in hcl.compact(call["buffering_size_mib"])
-    assert "local.config.firehose.buffer_interval_seconds" in hcl.compact(call["buffering_interval_seconds"])
+    assert call["buffering_size_mib"] == "${local.delivery.buffering_size_mib}"
+    assert call["buffering_interval_seconds"] == "${local.delivery.buffering_interval_seconds}"
+    delivery = hcl.compact(hcl.locals_of(merged(TERRAFORM))["delivery"])
+    for path in [
+        "local.config.firehose.events_prefix_template",
+        "local.config.firehose.buffer_size_mib",
+        "local.config.firehose.buffer_interval_seconds",
+        "local.config.firehose.processor_buffer_interval_seconds",
+        "local.config.firehose.processor_buffer_size_mib",
+    ]:
+        assert path in delivery, path
 
 
 def test_firehose_buffering_defaults_meet_dynamic_partitioning_rules(config):

@@ -11,7 +11,10 @@ import hcl
 from conftest import MODULES, SQL_DIR
 
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
-TERRAFORM_READ = ["table.sql", "file_format.sql", "pipe_copy.sql", "dedup_view.sql"]
+TERRAFORM_READ = [
+    "table.sql", "file_format.sql", "pipe_copy.sql", "dedup_view.sql",
+    "dedup_history_table.sql", "dedup_merge.sql", "dedup_slipped_view.sql",
+]
 VALUES = {
     "database": "RTSTREAM",
     "schema": "RAW",
@@ -20,6 +23,10 @@ VALUES = {
     "file_format": "EVENTS_NDJSON",
     "pipe": "EVENTS_PIPE",
     "view": "EVENTS_DEDUP",
+    "changes": "RTSTREAM.RAW.EVENTS_DEDUP_CHANGES",
+    "dedup_horizon_minutes": "90",
+    "dedup_window_hours": "24",
+    "dedup_check_days": "7",
 }
 
 
@@ -34,7 +41,9 @@ def column_list(sql: str, after: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sql_vars(merged):
-    code = hcl.compact(hcl.locals_of(merged(MODULES / "snowflake"))["sql_vars"])
+    """The placeholders Terraform fills: local.sql_vars, and the dedup files' additions."""
+    found = hcl.locals_of(merged(MODULES / "snowflake"))
+    code = hcl.compact(found["sql_vars"]) + hcl.compact(found["dedup_sql_vars"])
     return set(re.findall(r'[{,]"?(\w+)"?[:=]', code))
 
 
@@ -45,7 +54,7 @@ def test_placeholders_are_ones_terraform_fills(name, sql_vars):
     assert "${" not in render(name)
 
 
-@pytest.mark.parametrize("name", ["pipe_copy.sql", "dedup_view.sql"])
+@pytest.mark.parametrize("name", ["pipe_copy.sql", "dedup_view.sql", "dedup_merge.sql", "dedup_slipped_view.sql"])
 def test_statements_stored_by_snowflake_carry_no_comments(name):
     text = (SQL_DIR / name).read_text()
     assert "--" not in text and "/*" not in text and ";" not in text
@@ -69,7 +78,7 @@ def test_copy_records_load_metadata_without_current_timestamp():
 def test_table_copy_and_view_agree_on_columns():
     table = column_list(render("table.sql"), "EVENTS (")
     copy = column_list(render("pipe_copy.sql"), "EVENTS (")
-    view = re.findall(r"^\s+([A-Z_]+),?$", render("dedup_view.sql").split("FROM")[0], re.MULTILINE)
+    view = [column.alias_or_name for column in sqlglot.parse_one(render("dedup_view.sql"), read="snowflake").selects]
     assert table == copy == view
     assert table == [
         "EVENT_ID", "EVENT_TYPE", "OCCURRED_AT", "RECEIVED_AT", "SOURCE",
@@ -87,7 +96,7 @@ def test_table_types():
 def test_dedup_view_keeps_the_earliest_row_per_event_id():
     sql = render("dedup_view.sql")
     parsed = sqlglot.parse_one(sql, read="snowflake")
-    assert isinstance(parsed, exp.Select)
+    assert isinstance(parsed, exp.Union)  # the history UNION ALL the recent rows, tests/terraform/test_dedup.py
     compact = re.sub(r"\s+", " ", sql)
     assert "QUALIFY ROW_NUMBER() OVER ( PARTITION BY EVENT_ID ORDER BY RECEIVED_AT, FILE_NAME, FILE_ROW_NUMBER ) = 1" in compact
 

@@ -17,9 +17,10 @@ def module_call(merged, directory, name):
 
 def test_bucket_notification_targets_the_pipe_channel_on_events_prefix_only(merged):
     notification = resource(merged, MODULES / "snowflake", "aws_s3_bucket_notification", "snowpipe")
-    assert set(notification) <= {"bucket", "queue"}, "no topic or lambda notifications"
+    assert set(notification) <= {"count", "bucket", "queue"}, "no topic or lambda notifications"
+    assert notification["count"] == "${var.snowpipe_enabled ? 1 : 0}"
     (queue,) = notification["queue"]
-    assert queue["queue_arn"] == "${snowflake_pipe.events.notification_channel}"
+    assert queue["queue_arn"] == "${snowflake_pipe.events[0].notification_channel}"
     assert queue["events"] == ["s3:ObjectCreated:*"]
     assert queue["filter_prefix"] == "${var.events_prefix}"
     root_call = module_call(merged, TERRAFORM, "snowflake")
@@ -47,13 +48,13 @@ def test_sql_dir_is_the_repository_snowflake_directory(merged):
 
 def test_table_view_and_file_format_come_from_the_sql_files(merged):
     snowflake = MODULES / "snowflake"
-    for rtype, name, attribute, filename in [
-        ("snowflake_execute", "table", "execute", "table.sql"),
-        ("snowflake_execute", "file_format", "execute", "file_format.sql"),
-        ("snowflake_view", "dedup", "statement", "dedup_view.sql"),
+    for rtype, name, attribute, filename, values in [
+        ("snowflake_execute", "table", "execute", "table.sql", "sql_vars"),
+        ("snowflake_execute", "file_format", "execute", "file_format.sql", "sql_vars"),
+        ("snowflake_view", "dedup", "statement", "dedup_view.sql", "dedup_sql_vars"),
     ]:
         body = resource(merged, snowflake, rtype, name)
-        assert f'templatefile("${{var.sql_dir}}/{filename}",local.sql_vars)' in hcl.compact(body[attribute]), name
+        assert f'templatefile("${{var.sql_dir}}/{filename}",local.{values})' in hcl.compact(body[attribute]), name
 
 
 def test_storage_integration_role_arn_is_built_as_a_string(merged):
@@ -168,15 +169,19 @@ def test_api_is_a_keyed_lambda_proxy_post(merged):
 
 
 def test_firehose_partitions_by_the_transformer_keys(merged):
+    # The S3 modes' destination (test_delivery_modes.py checks the Snowflake one).
     firehose = resource(merged, MODULES / "delivery", "aws_kinesis_firehose_delivery_stream", "this")
-    s3 = hcl.as_map(firehose["extended_s3_configuration"])
-    assert hcl.as_map(s3["dynamic_partitioning_configuration"])["enabled"] is True
-    assert s3["prefix"] == "${var.prefix}"
+    dynamic = {name: block for entry in firehose["dynamic"] for name, block in entry.items()}["extended_s3_configuration"]
+    s3 = hcl.as_map(dynamic["content"])
+    assert hcl.as_map(s3["dynamic_partitioning_configuration"])["enabled"] == "${var.dynamic_partitioning}"
+    assert s3["prefix"] == "${extended_s3_configuration.value}"
+    assert 'var.destination=="extended_s3"' in hcl.compact(dynamic["for_each"]) and "var.prefix" in hcl.compact(dynamic["for_each"])
     assert s3["error_output_prefix"] == "${var.error_output_prefix}"
     assert hcl.as_map(s3["cloudwatch_logging_options"])["enabled"] is True
     processor = hcl.as_map(hcl.as_map(s3["processing_configuration"])["processors"])
     assert processor["type"] == "Lambda"
-    parameters = {p["parameter_name"]: p["parameter_value"] for p in processor["parameters"]}
+    assert hcl.as_map(processor["dynamic"])["parameters"]["for_each"] == "${local.processor_parameters}"
+    parameters = {p["name"]: p["value"] for p in hcl.locals_of(merged(MODULES / "delivery"))["processor_parameters"]}
     assert parameters["LambdaArn"] == "${module.transformer.function_arn}:$LATEST"
 
 

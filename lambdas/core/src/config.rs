@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 const PIPELINE_JSON: &str = include_str!("../../../config/pipeline.json");
 /// Kinesis' hard limit on one record (data plus partition key): a service quota, not a setting.
-const KINESIS_MAX_RECORD_BYTES: usize = 1 << 20;
+pub const KINESIS_MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// The parsed `config/pipeline.json`: the single source of truth for names, prefixes and limits.
 pub static PIPELINE: LazyLock<PipelineConfig> = LazyLock::new(|| {
@@ -16,10 +16,94 @@ pub static PIPELINE: LazyLock<PipelineConfig> = LazyLock::new(|| {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PipelineConfig {
+    /// What `{prefix}` in a name stands for when the environment does not say otherwise.
+    pub name_prefix: String,
     pub prefixes: Prefixes,
     pub limits: Limits,
     /// Names of the environment variables that configure the validator, by setting.
     pub lambda_env: HashMap<String, String>,
+    /// The CloudWatch metrics the Lambdas emit (`crate::metrics`).
+    pub metrics: crate::metrics::MetricsConfig,
+    pub packing: Packing,
+    pub delivery_modes: DeliveryModes,
+}
+
+/// How the validator packs events into Kinesis records (`crate::packing`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Packing {
+    /// The largest packed record, data plus partition key, in bytes.
+    pub target_record_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryModes {
+    /// The environment variable that names the mode on the transformer.
+    pub transformer_env: String,
+    pub modes: HashMap<String, ModeSettings>,
+}
+
+/// The settings of one delivery mode the Lambdas read (Terraform and the local stack read the rest).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ModeSettings {
+    /// Whether the validator packs several events into one record in this mode.
+    pub packs: bool,
+}
+
+/// How Firehose delivers to Snowflake (`config/pipeline.json` `delivery_modes`): it decides the
+/// transformer's output and whether the validator packs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeliveryMode {
+    /// NDJSON lines with `event_type`/`dt` partition keys (dynamic partitioning).
+    #[default]
+    Snowpipe,
+    /// The same lines without partition keys (no dynamic partitioning).
+    SnowpipeFresh,
+    /// One object per record keyed by `EVENTS`' column names (Firehose's `JSON_MAPPING`).
+    SnowpipeStreaming,
+}
+
+impl DeliveryMode {
+    pub const ALL: [DeliveryMode; 3] = [Self::Snowpipe, Self::SnowpipeFresh, Self::SnowpipeStreaming];
+
+    /// The mode's name, as in `config/pipeline.json` and Terraform's `delivery_mode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Snowpipe => "snowpipe",
+            Self::SnowpipeFresh => "snowpipe_fresh",
+            Self::SnowpipeStreaming => "snowpipe_streaming",
+        }
+    }
+
+    /// The mode set in the environment variable `env_name`: absent or empty is today's default
+    /// (`snowpipe`); anything else that is not a mode's name is an error, never a silent default.
+    pub fn from_env<F>(lookup: F, env_name: &str) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let Some(raw) = lookup(env_name).filter(|value| !value.trim().is_empty()) else {
+            return Ok(Self::default());
+        };
+        Self::ALL
+            .into_iter()
+            .find(|mode| mode.name() == raw.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|mode| mode.name()).collect();
+                ConfigError(format!(
+                    "{env_name} must be one of {}, got {raw:?}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The packing target of the mode: `Some(bytes)` when it packs, `None` for one event per record.
+    pub fn packing_target(self) -> Option<usize> {
+        let settings = PIPELINE
+            .delivery_modes
+            .modes
+            .get(self.name())
+            .unwrap_or_else(|| panic!("config/pipeline.json delivery_modes has no {:?}", self.name()));
+        settings.packs.then_some(PIPELINE.packing.target_record_bytes)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +223,48 @@ mod tests {
             );
             assert!(value.as_u64().is_some_and(|value| value > 0), "{setting}");
         }
+    }
+
+    #[test]
+    fn the_delivery_modes_are_the_configured_ones_and_default_to_snowpipe() {
+        let mut configured: Vec<&str> = PIPELINE.delivery_modes.modes.keys().map(String::as_str).collect();
+        configured.sort_unstable();
+        let mut known: Vec<&str> = DeliveryMode::ALL.iter().map(|mode| mode.name()).collect();
+        known.sort_unstable();
+        assert_eq!(configured, known);
+        let env = PIPELINE.delivery_modes.transformer_env.as_str();
+        assert_eq!(
+            env,
+            PIPELINE.env_name("delivery_mode"),
+            "both Lambdas read the mode from one variable"
+        );
+        assert_eq!(DeliveryMode::from_env(|_| None, env), Ok(DeliveryMode::Snowpipe));
+        assert_eq!(
+            DeliveryMode::from_env(|_| Some(" ".into()), env),
+            Ok(DeliveryMode::Snowpipe)
+        );
+        for mode in DeliveryMode::ALL {
+            assert_eq!(
+                DeliveryMode::from_env(|_| Some(mode.name().into()), env),
+                Ok(mode)
+            );
+        }
+        let error = DeliveryMode::from_env(|_| Some("snowpipe_turbo".into()), env).unwrap_err();
+        assert!(
+            error.0.contains(env)
+                && error.0.contains("snowpipe_turbo")
+                && error.0.contains("snowpipe_streaming"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_s3_modes_pack_within_kinesis_record_limit_and_streaming_does_not() {
+        let target = PIPELINE.packing.target_record_bytes;
+        assert!(target > 0 && target <= KINESIS_MAX_RECORD_BYTES);
+        assert_eq!(DeliveryMode::Snowpipe.packing_target(), Some(target));
+        assert_eq!(DeliveryMode::SnowpipeFresh.packing_target(), Some(target));
+        assert_eq!(DeliveryMode::SnowpipeStreaming.packing_target(), None);
     }
 
     #[test]

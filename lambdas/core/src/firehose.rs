@@ -11,7 +11,12 @@
 //! client's `occurred_at`, and `event_type` is the event's type only when that type has a schema
 //! file of its own; types validated by `_default.json` share one partition. See
 //! `docs/decisions.md`.
+//!
+//! A Kinesis record may hold several events, one per line (the validator packs them, see
+//! [`crate::packing`]): [`transform_record`] gives each its line, with the record's one `_ingest`,
+//! or fails the whole record, and shapes the output for the delivery mode.
 
+use crate::config::DeliveryMode;
 use crate::envelope::is_valid_event_type;
 use crate::schema::DEFAULT_SCHEMA;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -58,6 +63,15 @@ pub enum RecordError {
     NoEventId,
     NoEventType,
     NoOccurredAt,
+    /// A packed record's events belong to different `event_type` partitions.
+    MixedPartitions,
+    /// A packed record in a mode whose destination maps one record to one row.
+    PackedForRows(usize),
+    /// An event of a packed record is not loadable: the whole record fails with it.
+    InPackedRecord {
+        line: usize,
+        error: Box<RecordError>,
+    },
 }
 
 impl fmt::Display for RecordError {
@@ -70,6 +84,12 @@ impl fmt::Display for RecordError {
             Self::NoEventId => f.write_str("record has no event_id"),
             Self::NoEventType => f.write_str("record has no valid event_type"),
             Self::NoOccurredAt => f.write_str("record has no RFC 3339 occurred_at"),
+            Self::MixedPartitions => f.write_str("record packs events of different event_type partitions"),
+            Self::PackedForRows(events) => write!(
+                f,
+                "record packs {events} events but this delivery mode loads one record as one row"
+            ),
+            Self::InPackedRecord { line, error } => write!(f, "line {line} of the packed record: {error}"),
         }
     }
 }
@@ -88,7 +108,8 @@ pub fn partition_event_type<'a>(event_type: &'a str, schema_types: &[&str]) -> &
     }
 }
 
-/// Turns the bytes of a Kinesis record into an NDJSON line, or says why it is not an event.
+/// Turns the bytes of one event (a Kinesis record of one event, or one line of a packed record)
+/// into an NDJSON line, or says why it is not an event.
 /// Only what partitioning and loading need is re-checked: the validator did the rest.
 /// `schema_types` are the event types with a schema file of their own, sorted.
 pub fn transform(
@@ -96,6 +117,125 @@ pub fn transform(
     provenance: &Provenance<'_>,
     schema_types: &[&str],
 ) -> Result<Transformed, RecordError> {
+    let event = read_event(data)?;
+    let mut line = Vec::with_capacity(event.text.len() + 320);
+    crate::json_text::compact_into(&mut line, event.text);
+    line.pop(); // the object's closing brace: `_ingest` goes before it
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(INGEST_FIELD.as_bytes());
+    line.extend_from_slice(b"\":");
+    write_ingest(&mut line, provenance);
+    line.extend_from_slice(b"}\n");
+    Ok(Transformed {
+        line,
+        event_type: partition_event_type(&event.event_type, schema_types).to_string(),
+        dt: arrival_date(provenance),
+    })
+}
+
+/// What the transformer returns to Firehose for one Kinesis record, in one delivery mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The record's data: its events' NDJSON lines (S3 modes) or one `EVENTS` row (streaming).
+    pub data: Vec<u8>,
+    /// The `event_type` partition of the record's events (for the metrics in every mode).
+    pub event_type: String,
+    /// The arrival date, `YYYY-MM-DD`.
+    pub dt: String,
+    /// Whether Firehose gets `event_type` and `dt` as partition keys (dynamic partitioning).
+    pub partitioned: bool,
+    /// How many events the record held.
+    pub events: usize,
+}
+
+/// The transformation of one Kinesis record in `mode`: every event of the record (one, or several
+/// packed one per line) must be loadable, else the whole record fails, so that Firehose keeps it
+/// whole under the error prefix and a replay re-drives all its events.
+/// - `snowpipe`: the events' lines with the record's `_ingest`, partition keys `event_type`/`dt`;
+/// - `snowpipe_fresh`: the same lines, no partition keys;
+/// - `snowpipe_streaming`: one object keyed by `EVENTS`' column names ([`write_row`]); a packed
+///   record fails, as Firehose loads one record as one row.
+pub fn transform_record(
+    data: &[u8],
+    provenance: &Provenance<'_>,
+    schema_types: &[&str],
+    mode: DeliveryMode,
+) -> Result<Output, RecordError> {
+    let events = record_events(data)?;
+    if mode == DeliveryMode::SnowpipeStreaming {
+        let [text] = events[..] else {
+            return Err(RecordError::PackedForRows(events.len()));
+        };
+        let event = read_event(text)?;
+        let mut row = Vec::with_capacity(text.len() + 400);
+        write_row(&mut row, &event, provenance);
+        return Ok(Output {
+            data: row,
+            event_type: partition_event_type(&event.event_type, schema_types).to_string(),
+            dt: arrival_date(provenance),
+            partitioned: false,
+            events: 1,
+        });
+    }
+    let packed = events.len() > 1;
+    let mut lines = Vec::new();
+    let mut partition: Option<String> = None;
+    for (index, text) in events.iter().enumerate() {
+        let transformed = transform(text, provenance, schema_types).map_err(|error| match packed {
+            true => RecordError::InPackedRecord {
+                line: index + 1,
+                error: Box::new(error),
+            },
+            false => error,
+        })?;
+        match &partition {
+            Some(event_type) if *event_type != transformed.event_type && mode == DeliveryMode::Snowpipe => {
+                return Err(RecordError::MixedPartitions)
+            }
+            Some(_) => {}
+            None => partition = Some(transformed.event_type),
+        }
+        lines.extend_from_slice(&transformed.line);
+    }
+    Ok(Output {
+        data: lines,
+        event_type: partition.expect("a record has at least one event"),
+        dt: arrival_date(provenance),
+        partitioned: mode == DeliveryMode::Snowpipe,
+        events: events.len(),
+    })
+}
+
+/// The JSON texts of a Kinesis record: one event, or several packed one per line (also what a
+/// replay of a packed `processing-failed/` record must split).
+pub fn record_events(data: &[u8]) -> Result<Vec<&[u8]>, RecordError> {
+    // Trimmed as one event's text is (`read_event`): ASCII whitespace around the record, form
+    // feeds included, which JSON's own whitespace is not (found by fuzzing).
+    let data = data.trim_ascii();
+    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<IgnoredAny>();
+    let mut events = Vec::new();
+    let mut start = 0;
+    while let Some(value) = values.next() {
+        value.map_err(|error| RecordError::NotJson(error.to_string()))?;
+        let end = values.byte_offset();
+        events.push(&data[start..end]);
+        start = end;
+    }
+    if events.is_empty() {
+        return Err(RecordError::NotJson("the record is empty".to_string()));
+    }
+    Ok(events)
+}
+
+/// An event's text, checked: a JSON object with unique keys, an `event_id`, a valid
+/// `event_type`, an RFC 3339 `occurred_at` and no `_ingest`.
+struct Event<'a> {
+    text: &'a [u8],
+    fields: TopLevel<'a>,
+    event_type: Cow<'a, str>,
+}
+
+fn read_event(data: &[u8]) -> Result<Event<'_>, RecordError> {
     let text = data.trim_ascii();
     if text.first() != Some(&b'{') {
         return Err(match serde_json::from_slice::<IgnoredAny>(text) {
@@ -127,20 +267,73 @@ pub fn transform(
         .string("occurred_at")
         .filter(|occurred_at| DateTime::parse_from_rfc3339(occurred_at).is_ok())
         .ok_or(RecordError::NoOccurredAt)?;
-
-    let mut line = Vec::with_capacity(text.len() + 320);
-    crate::json_text::compact_into(&mut line, text);
-    line.pop(); // the object's closing brace: `_ingest` goes before it
-    line.extend_from_slice(b",\"");
-    line.extend_from_slice(INGEST_FIELD.as_bytes());
-    line.extend_from_slice(b"\":");
-    write_ingest(&mut line, provenance);
-    line.extend_from_slice(b"}\n");
-    Ok(Transformed {
-        line,
-        event_type: partition_event_type(&event_type, schema_types).to_string(),
-        dt: provenance.arrived_at.format("%Y-%m-%d").to_string(),
+    Ok(Event {
+        text,
+        fields,
+        event_type,
     })
+}
+
+fn arrival_date(provenance: &Provenance<'_>) -> String {
+    provenance.arrived_at.format("%Y-%m-%d").to_string()
+}
+
+/// The `EVENTS` columns a streaming row has, in the table's order (`snowflake/table.sql`):
+/// `LOADED_AT` is left NULL (no per-row commit time reaches the transformer).
+pub const ROW_COLUMNS: [&str; 9] = [
+    "EVENT_ID",
+    "EVENT_TYPE",
+    "OCCURRED_AT",
+    "RECEIVED_AT",
+    "SOURCE",
+    "PAYLOAD",
+    "INGEST",
+    "FILE_NAME",
+    "FILE_ROW_NUMBER",
+];
+
+/// One `EVENTS` row for Firehose's `JSON_MAPPING` (docs/latency.md, "The same table contract in
+/// every mode"): the event's values as sent (numbers keep their text), `INGEST` today's
+/// `_ingest`, `FILE_NAME` `kinesis/<shard id>/<sequence number>`, `FILE_ROW_NUMBER` 1.
+fn write_row(row: &mut Vec<u8>, event: &Event<'_>, provenance: &Provenance<'_>) {
+    let raw = |key: &str| event.fields.get(key).map_or("null", RawValue::get).as_bytes();
+    let received_at = provenance.arrived_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let file_name = match (provenance.kinesis_shard_id, provenance.kinesis_sequence_number) {
+        (Some(shard), Some(sequence)) => format!("kinesis/{shard}/{sequence}"),
+        // Not a Kinesis source (never in this pipeline): Firehose's record id is as unique.
+        _ => format!("firehose/{}", provenance.firehose_record_id.unwrap_or_default()),
+    };
+    let mut column = |name: &str, write: &mut dyn FnMut(&mut Vec<u8>)| {
+        row.push(if row.is_empty() { b'{' } else { b',' });
+        serde_json::to_writer(&mut *row, name).expect("writing to a Vec cannot fail");
+        row.push(b':');
+        write(row);
+    };
+    let [event_id, event_type, occurred_at, received, source, payload, ingest, file, file_row] = ROW_COLUMNS;
+    column(event_id, &mut |row| {
+        crate::json_text::compact_into(row, raw("event_id"))
+    });
+    column(event_type, &mut |row| {
+        crate::json_text::compact_into(row, raw("event_type"))
+    });
+    column(occurred_at, &mut |row| {
+        crate::json_text::compact_into(row, raw("occurred_at"))
+    });
+    column(received, &mut |row| {
+        serde_json::to_writer(row, &received_at).expect("writing to a Vec cannot fail")
+    });
+    column(source, &mut |row| {
+        crate::json_text::compact_into(row, raw("source"))
+    });
+    column(payload, &mut |row| {
+        crate::json_text::compact_into(row, raw("payload"))
+    });
+    column(ingest, &mut |row| write_ingest(row, provenance));
+    column(file, &mut |row| {
+        serde_json::to_writer(row, &file_name).expect("writing to a Vec cannot fail")
+    });
+    column(file_row, &mut |row| row.push(b'1'));
+    row.extend_from_slice(b"}\n");
 }
 
 fn write_ingest(line: &mut Vec<u8>, provenance: &Provenance<'_>) {
@@ -438,6 +631,56 @@ mod tests {
             }
             assert!(!error.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn a_packed_record_fails_whole_and_says_which_line() {
+        let good =
+            r#"{"event_id":"e","event_type":"page_view","occurred_at":"2026-11-26T00:30:00Z","payload":{}}"#;
+        let data = format!("{good}\n{good}\n{{\"event_id\":\"x\"}}");
+        let error = transform_record(
+            data.as_bytes(),
+            &provenance(),
+            SCHEMA_TYPES,
+            DeliveryMode::Snowpipe,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            RecordError::InPackedRecord {
+                line: 3,
+                error: Box::new(RecordError::NoEventType)
+            }
+        );
+        assert!(
+            error.to_string().starts_with("line 3 of the packed record: "),
+            "{error}"
+        );
+        let two = format!("{good}\n{good}");
+        assert_eq!(
+            transform_record(
+                two.as_bytes(),
+                &provenance(),
+                SCHEMA_TYPES,
+                DeliveryMode::SnowpipeStreaming
+            ),
+            Err(RecordError::PackedForRows(2))
+        );
+        let out = transform_record(
+            two.as_bytes(),
+            &provenance(),
+            SCHEMA_TYPES,
+            DeliveryMode::Snowpipe,
+        )
+        .unwrap();
+        assert_eq!((out.events, out.partitioned), (2, true));
+        assert_eq!(
+            out.data,
+            [line_of(good.as_bytes()), line_of(good.as_bytes())]
+                .concat()
+                .into_bytes()
+        );
+        assert!(matches!(record_events(b" \n "), Err(RecordError::NotJson(_))));
     }
 
     #[test]

@@ -14,10 +14,12 @@ mod json_text;
 pub mod kinesis;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod metrics;
+pub mod packing;
 pub mod response;
 pub mod schema;
 pub mod validator;
 
-pub use config::{Limits, PipelineConfig, PIPELINE};
+pub use config::{DeliveryMode, Limits, PipelineConfig, PIPELINE};
 pub use error::ErrorDetail;
 pub use validator::Validator;

@@ -19,8 +19,16 @@ pub const RETRY_AFTER_SECONDS: u32 = 2;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
-    pub body: Value,
+    /// The JSON body, serialised once, straight from the typed reply (no `Value` tree).
+    pub body: String,
     pub retry_after: Option<u32>,
+}
+
+impl Reply {
+    /// The body as a JSON value, for callers that inspect it (tests, the fuzz targets).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a reply body is JSON")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,7 +138,12 @@ pub fn batch_reply(
     };
     Reply {
         status: if failure.is_some() { 503 } else { 202 },
-        body: serde_json::to_value(&body).expect("a reply always serialises"),
+        body: {
+            // About what one result takes, so a reply is written without growing its buffer.
+            let mut text = Vec::with_capacity(96 + 64 * body.results.len());
+            serde_json::to_writer(&mut text, &body).expect("a reply always serialises");
+            String::from_utf8(text).expect("serde_json writes UTF-8")
+        },
         retry_after: failure.map(|_| RETRY_AFTER_SECONDS),
     }
 }
@@ -139,7 +152,8 @@ pub fn batch_reply(
 pub fn body_error_reply(request_id: &str, error: &BodyError) -> Reply {
     Reply {
         status: error.status,
-        body: json!({"request_id": request_id, "error": {"code": error.code, "message": error.message}}),
+        body: json!({"request_id": request_id, "error": {"code": error.code, "message": error.message}})
+            .to_string(),
         retry_after: None,
     }
 }
@@ -148,7 +162,7 @@ pub fn body_error_reply(request_id: &str, error: &BodyError) -> Reply {
 pub fn server_error_reply(request_id: &str, code: &str, message: &str) -> Reply {
     Reply {
         status: 503,
-        body: json!({"request_id": request_id, "error": {"code": code, "message": message}}),
+        body: json!({"request_id": request_id, "error": {"code": code, "message": message}}).to_string(),
         retry_after: Some(RETRY_AFTER_SECONDS),
     }
 }
@@ -178,7 +192,9 @@ struct ErrorLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    raw_line: Option<&'a str>,
+    raw_line: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_line_encoding: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     raw_body: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,6 +211,7 @@ impl<'a> ErrorLine<'a> {
             errors,
             raw: None,
             raw_line: None,
+            raw_line_encoding: None,
             raw_body: None,
             raw_body_encoding: None,
         }
@@ -219,6 +236,7 @@ pub fn rejection_records(
             event_id,
             errors,
             raw,
+            ..
         } = outcome
         else {
             continue;
@@ -228,11 +246,25 @@ pub fn rejection_records(
         line.event_id = event_id.as_deref();
         match raw {
             RawEvent::Json(value) => line.raw = Some(value),
-            RawEvent::Line(text) => line.raw_line = Some(text),
+            RawEvent::Line(bytes) => (line.raw_line, line.raw_line_encoding) = text_or_base64(bytes),
         }
         line.push_to(&mut ndjson);
     }
     (!ndjson.is_empty()).then_some(ndjson)
+}
+
+/// Received bytes for an error line: as text when they are UTF-8, else base64 with the
+/// encoding named, so the bytes sent are never replaced.
+fn text_or_base64(bytes: &[u8]) -> (Option<Cow<'_, str>>, Option<&'static str>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Some(Cow::Borrowed(text)), None),
+        Err(_) => (
+            Some(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )),
+            Some("base64"),
+        ),
+    }
 }
 
 /// The single NDJSON line kept for an unreadable body.
@@ -245,15 +277,7 @@ pub fn body_error_record(
     let received_at = timestamp(received_at);
     let errors = [ErrorDetail::new("", error.code, error.message.as_str())];
     let mut line = ErrorLine::new(request_id, &received_at, &errors);
-    match std::str::from_utf8(raw_body) {
-        Ok(text) => line.raw_body = Some(Cow::Borrowed(text)),
-        Err(_) => {
-            line.raw_body = Some(Cow::Owned(
-                base64::engine::general_purpose::STANDARD.encode(raw_body),
-            ));
-            line.raw_body_encoding = Some("base64");
-        }
-    }
+    (line.raw_body, line.raw_body_encoding) = text_or_base64(raw_body);
     let mut ndjson = Vec::new();
     line.push_to(&mut ndjson);
     ndjson
@@ -267,19 +291,23 @@ mod tests {
         vec![
             Outcome::Valid {
                 event_id: "a".into(),
+                event_type: "page_view".into(),
                 record: b"{}".to_vec(),
             },
             Outcome::Rejected {
                 event_id: Some("b".into()),
+                event_type: Some("page_view".into()),
                 errors: vec![ErrorDetail::new("/payload", "schema.required", "url is required")],
                 raw: RawEvent::Json(RawValue::from_string(r#"{"event_id":"b"}"#.into()).unwrap()),
             },
             Outcome::Valid {
                 event_id: "c".into(),
+                event_type: "page_view".into(),
                 record: b"{}".to_vec(),
             },
             Outcome::Rejected {
                 event_id: None,
+                event_type: None,
                 errors: vec![ErrorDetail::new("", "event.malformed_json", "bad")],
                 raw: RawEvent::Line("{oops".into()),
             },
@@ -293,16 +321,16 @@ mod tests {
         assert_eq!(reply.retry_after, None);
         assert_eq!(
             (
-                reply.body["accepted"].as_u64(),
-                reply.body["rejected"].as_u64(),
-                reply.body["failed"].as_u64()
+                reply.json()["accepted"].as_u64(),
+                reply.json()["rejected"].as_u64(),
+                reply.json()["failed"].as_u64()
             ),
             (Some(2), Some(2), Some(0))
         );
-        assert_eq!(reply.body["results"][1]["errors"][0]["code"], "schema.required");
-        assert!(reply.body["results"][0].get("errors").is_none());
-        assert!(reply.body["results"][3]["event_id"].is_null());
-        assert!(reply.body.get("error").is_none());
+        assert_eq!(reply.json()["results"][1]["errors"][0]["code"], "schema.required");
+        assert!(reply.json()["results"][0].get("errors").is_none());
+        assert!(reply.json()["results"][3]["event_id"].is_null());
+        assert!(reply.json().get("error").is_none());
     }
 
     #[test]
@@ -310,18 +338,18 @@ mod tests {
         let reply = batch_reply("r1", &outcomes(), &[true, false, false, false], None);
         assert_eq!(reply.status, 503);
         assert_eq!(reply.retry_after, Some(RETRY_AFTER_SECONDS));
-        assert_eq!(reply.body["error"]["code"], "write.failed");
-        assert_eq!(reply.body["results"][2]["status"], "failed");
-        assert_eq!(reply.body["results"][2]["event_id"], "c");
-        assert_eq!(reply.body["results"][0]["status"], "accepted");
+        assert_eq!(reply.json()["error"]["code"], "write.failed");
+        assert_eq!(reply.json()["results"][2]["status"], "failed");
+        assert_eq!(reply.json()["results"][2]["event_id"], "c");
+        assert_eq!(reply.json()["results"][0]["status"], "accepted");
     }
 
     #[test]
     fn an_error_store_failure_is_a_503_with_nothing_accepted() {
         let reply = batch_reply("r1", &outcomes(), &[false; 4], Some(WriteFailure::ErrorStore));
         assert_eq!(reply.status, 503);
-        assert_eq!(reply.body["error"]["code"], "error_store.failed");
-        assert_eq!(reply.body["accepted"], 0);
+        assert_eq!(reply.json()["error"]["code"], "error_store.failed");
+        assert_eq!(reply.json()["accepted"], 0);
     }
 
     #[test]
@@ -348,6 +376,24 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_line_that_is_not_utf8_is_kept_byte_for_byte_as_base64() {
+        let mut outcomes = outcomes();
+        outcomes[3] = Outcome::Rejected {
+            event_id: None,
+            event_type: None,
+            errors: vec![ErrorDetail::new("", "event.malformed_json", "bad")],
+            raw: RawEvent::Line(b"{\"url\":\"a\xff\"}".to_vec()),
+        };
+        let ndjson = rejection_records("r1", Utc::now(), &outcomes).unwrap();
+        let line: Value = serde_json::from_slice(ndjson.split(|b| *b == b'\n').nth(1).unwrap()).unwrap();
+        assert_eq!(line["raw_line_encoding"], "base64");
+        let kept = base64::engine::general_purpose::STANDARD
+            .decode(line["raw_line"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(kept, b"{\"url\":\"a\xff\"}");
+    }
+
+    #[test]
     fn unreadable_bodies_are_kept_as_text_or_base64() {
         let error = BodyError {
             status: 400,
@@ -366,7 +412,7 @@ mod tests {
         );
         let reply = body_error_reply("r", &error);
         assert_eq!(
-            (reply.status, reply.body["error"]["code"].as_str()),
+            (reply.status, reply.json()["error"]["code"].as_str()),
             (400, Some("body.malformed_json"))
         );
     }

@@ -2,7 +2,7 @@
 
 use crate::body::{self, BodyError, BodyFormat, Candidate};
 use crate::envelope::{self, Envelope, Window};
-use crate::error::{codes, MAX_ERRORS_PER_EVENT, MAX_ERRORS_PER_REQUEST};
+use crate::error::{bounded, codes, MAX_ERRORS_PER_EVENT, MAX_ERRORS_PER_REQUEST, MAX_MESSAGE_BYTES};
 use crate::schema::SchemaRegistry;
 use crate::{ErrorDetail, Limits};
 use chrono::{DateTime, Utc};
@@ -22,10 +22,16 @@ pub struct RequestBody<'a> {
 pub enum Outcome {
     /// Ready for Kinesis: `record` is the event's JSON text with `occurred_at` canonical and
     /// `event_id` filled in.
-    Valid { event_id: String, record: Vec<u8> },
-    /// `event_id` is the client's, when it sent a valid one; `errors` is never empty.
+    Valid {
+        event_id: String,
+        event_type: String,
+        record: Vec<u8>,
+    },
+    /// `event_id` is the client's, when it sent a valid one; `event_type` too (absent when the
+    /// envelope could not be read); `errors` is never empty.
     Rejected {
         event_id: Option<String>,
+        event_type: Option<String>,
         errors: Vec<ErrorDetail>,
         raw: RawEvent,
     },
@@ -36,8 +42,9 @@ pub enum Outcome {
 pub enum RawEvent {
     /// JSON text, as sent minus insignificant whitespace (so it fits on one NDJSON line).
     Json(Box<RawValue>),
-    /// Text that is not JSON (invalid UTF-8 replaced).
-    Line(String),
+    /// Bytes that are not JSON, exactly as received (stored as text, or base64 when they are
+    /// not UTF-8: `response::rejection_records`).
+    Line(Vec<u8>),
 }
 
 impl PartialEq for RawEvent {
@@ -51,25 +58,31 @@ impl PartialEq for RawEvent {
 }
 
 impl RawEvent {
-    /// `text`, known to be JSON, kept as JSON.
+    /// `text` kept as JSON when it is JSON, else as a line. Invalid UTF-8 is not JSON (found
+    /// by fuzzing: an envelope error can be met before it), so such text is kept as a line.
+    /// Judged before minifying (found by fuzzing too): removing the whitespace between two
+    /// numbers would join them into one and make JSON of text that is not.
     fn json(text: &[u8]) -> Self {
-        let compact = minified(text);
-        match RawValue::from_string(compact) {
-            Ok(raw) => Self::Json(raw),
-            Err(_) => Self::line(text),
+        if serde_json::from_slice::<&RawValue>(text).is_err() {
+            return Self::line(text);
+        }
+        match minified(text).and_then(|compact| RawValue::from_string(compact).ok()) {
+            Some(raw) => Self::Json(raw),
+            None => Self::line(text),
         }
     }
 
     fn line(text: &[u8]) -> Self {
-        Self::Line(String::from_utf8_lossy(text).into_owned())
+        Self::Line(text.to_vec())
     }
 }
 
-/// JSON text without whitespace outside strings (inside them, line breaks are escaped).
-fn minified(text: &[u8]) -> String {
+/// JSON text without whitespace outside strings (inside them, line breaks are escaped), or
+/// `None` when it is not UTF-8.
+fn minified(text: &[u8]) -> Option<String> {
     let mut compact = Vec::with_capacity(text.len());
     crate::json_text::compact_into(&mut compact, text);
-    String::from_utf8(compact).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    String::from_utf8(compact).ok()
 }
 
 impl Outcome {
@@ -80,9 +93,23 @@ impl Outcome {
         }
     }
 
-    fn rejected(event_id: Option<&str>, errors: Vec<ErrorDetail>, raw: RawEvent) -> Self {
+    /// The event's type as it sent it, when it sent a valid one (for per-type metrics).
+    pub fn event_type(&self) -> Option<&str> {
+        match self {
+            Outcome::Valid { event_type, .. } => Some(event_type),
+            Outcome::Rejected { event_type, .. } => event_type.as_deref(),
+        }
+    }
+
+    fn rejected(
+        event_id: Option<&str>,
+        event_type: Option<&str>,
+        errors: Vec<ErrorDetail>,
+        raw: RawEvent,
+    ) -> Self {
         Outcome::Rejected {
             event_id: event_id.map(str::to_owned),
+            event_type: event_type.map(str::to_owned),
             errors,
             raw,
         }
@@ -115,10 +142,27 @@ impl Validator {
             .into_iter()
             .map(|candidate| self.validate_event(candidate, &window))
             .collect();
-        // A JSON body that is one object is split unparsed: its event not being JSON is the body's.
-        if let (BodyFormat::Json, [Outcome::Rejected { errors, .. }]) = (format, &outcomes[..]) {
-            if errors[0].code == codes::EVENT_MALFORMED_JSON {
-                return Err(body::malformed_object(&errors[0].message));
+        // A JSON body that is one object is split unparsed: its event not being JSON is the body's,
+        // also when an envelope error came first in its text (found by fuzzing). The size rule
+        // still wins: an event past the limit is refused unparsed.
+        if let (
+            BodyFormat::Json,
+            [Outcome::Rejected {
+                errors,
+                raw: RawEvent::Line(_),
+                ..
+            }],
+        ) = (format, &outcomes[..])
+        {
+            let reason = match errors[0].code.as_str() {
+                codes::EVENT_TOO_LARGE => None,
+                codes::EVENT_MALFORMED_JSON => Some(errors[0].message.clone()),
+                _ => serde_json::from_slice::<&RawValue>(decoded.trim_ascii())
+                    .err()
+                    .map(|error| bounded(format_args!("not valid JSON: {error}"), MAX_MESSAGE_BYTES)),
+            };
+            if let Some(reason) = reason {
+                return Err(body::malformed_object(&reason));
             }
         }
         cap_errors(&mut outcomes);
@@ -127,6 +171,17 @@ impl Validator {
 
     /// Validates one event's JSON text and, when valid, builds its Kinesis record.
     pub fn validate_event(&self, text: Candidate<'_>, window: &Window) -> Outcome {
+        self.validate_event_naming(text, window, || uuid::Uuid::now_v7().to_string())
+    }
+
+    /// [`Validator::validate_event`], with `assign` naming a valid event the client sent
+    /// without an id (replay passes [`replay_event_id`], so a replayed event keeps one id).
+    pub fn validate_event_naming(
+        &self,
+        text: Candidate<'_>,
+        window: &Window,
+        assign: impl FnOnce() -> String,
+    ) -> Outcome {
         let text = text.trim_ascii();
         // Before any parsing: an event far past the limit must not cost a parse and a schema
         // run (whose errors the validator collects in full). The record can only grow by the
@@ -135,6 +190,7 @@ impl Validator {
             let event_id = envelope::client_event_id(text);
             return Outcome::rejected(
                 event_id.as_deref(),
+                None,
                 vec![self.too_large(text.len(), "JSON text")],
                 RawEvent::json(text),
             );
@@ -143,20 +199,24 @@ impl Validator {
             Ok(envelope) => envelope,
             Err(unreadable) if unreadable.is_json => {
                 let event_id = envelope::client_event_id(text);
-                return Outcome::rejected(event_id.as_deref(), unreadable.errors, RawEvent::json(text));
+                return Outcome::rejected(event_id.as_deref(), None, unreadable.errors, RawEvent::json(text));
             }
-            Err(unreadable) => return Outcome::rejected(None, unreadable.errors, RawEvent::line(text)),
+            Err(unreadable) => return Outcome::rejected(None, None, unreadable.errors, RawEvent::line(text)),
         };
         let client_id = envelope.client_event_id();
+        let event_type = envelope
+            .event_type
+            .as_deref()
+            .filter(|event_type| envelope::is_valid_event_type(event_type));
         let checked = envelope
             .check(window)
             .and_then(|checked| self.schemas.check(checked.event_type, checked.payload));
         if let Err(errors) = checked {
-            return Outcome::rejected(client_id, errors, RawEvent::json(text));
+            return Outcome::rejected(client_id, event_type, errors, RawEvent::json(text));
         }
         let (event_id, assigned) = match client_id {
             Some(id) => (id.to_owned(), false),
-            None => (uuid::Uuid::now_v7().to_string(), true),
+            None => (assign(), true),
         };
         let record = kinesis_record(text, &envelope, assigned.then_some(event_id.as_str()));
         // Kinesis counts the partition key (the event_id) against its 1 MiB record limit too.
@@ -164,9 +224,15 @@ impl Validator {
         if size > self.limits.max_event_bytes {
             // A rejected event is reported under the client's id only: an assigned one names nothing.
             let error = self.too_large(size, "JSON text plus event_id");
-            return Outcome::rejected(client_id, vec![error], RawEvent::json(text));
+            return Outcome::rejected(client_id, event_type, vec![error], RawEvent::json(text));
         }
-        Outcome::Valid { event_id, record }
+        Outcome::Valid {
+            event_id,
+            event_type: event_type
+                .expect("a checked envelope has a valid event_type")
+                .to_owned(),
+            record,
+        }
     }
 
     fn too_large(&self, size: usize, what: &str) -> ErrorDetail {
@@ -179,6 +245,28 @@ impl Validator {
             ),
         )
     }
+}
+
+/// The id replay gives event `index` of request `origin`, received at `received_at`, when
+/// the client sent none: a UUIDv7 (time-ordered like the validator's, at `received_at`'s
+/// millisecond) whose other 74 bits are a hash of `origin` and `index`. An error record carries
+/// all three (`origin` is its `request_id`), so every replay of the event names it alike and
+/// `EVENTS_DEDUP` keeps one row however often it is replayed.
+pub fn replay_event_id(origin: &str, index: usize, received_at: DateTime<Utc>) -> String {
+    // FNV-1a, 128 bits: a fixed, documented function, so ids never change with a library.
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let hash = origin
+        .bytes()
+        .chain([0])
+        .chain(index.to_string().bytes())
+        .fold(OFFSET, |hash, byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME));
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&hash.to_be_bytes()[..10]);
+    let millis = u64::try_from(received_at.timestamp_millis()).unwrap_or_default();
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
 }
 
 /// Bounds what one request's reasons can cost, in the reply and in the error bucket alike:
@@ -307,8 +395,15 @@ mod tests {
         assert_eq!(event_id.as_deref(), Some("o-1"));
         assert_eq!(errors[0].code, "schema.minimum");
         assert_eq!(errors[0].path, "/payload/amount");
+        assert_eq!(
+            outcomes[2].event_type(),
+            Some("order_placed"),
+            "kept for per-type metrics"
+        );
+        assert_eq!(outcomes[0].event_type(), Some("page_view"));
         let Outcome::Rejected {
             event_id: None,
+            event_type: None,
             errors,
             raw: RawEvent::Json(raw),
         } = &outcomes[3]
@@ -430,7 +525,7 @@ mod tests {
         let outcomes = validator().validate_request(request, now()).unwrap();
         assert!(matches!(&outcomes[0], Outcome::Valid { .. }));
         assert!(
-            matches!(&outcomes[1], Outcome::Rejected { raw: RawEvent::Line(line), .. } if line == "{oops")
+            matches!(&outcomes[1], Outcome::Rejected { raw: RawEvent::Line(line), .. } if line == b"{oops")
         );
     }
 
@@ -455,11 +550,38 @@ mod tests {
     }
 
     #[test]
+    fn replayed_events_without_an_id_get_one_that_never_changes() {
+        let at: DateTime<Utc> = "2026-11-26T10:00:01.123Z".parse().unwrap();
+        let id = replay_event_id("req-1", 3, at);
+        assert_eq!(id, replay_event_id("req-1", 3, at), "the same event, the same id");
+        assert_ne!(id, replay_event_id("req-1", 4, at));
+        assert_ne!(id, replay_event_id("req-2", 3, at));
+        assert_ne!(replay_event_id("req-1", 13, at), replay_event_id("req-11", 3, at));
+        let uuid = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(uuid.get_version_num(), 7);
+        let (seconds, nanos) = uuid.get_timestamp().unwrap().to_unix();
+        assert_eq!((seconds, nanos / 1_000_000), (at.timestamp() as u64, 123));
+
+        // The id lands in the record as an assigned one would; a client's id wins.
+        let window = Window::new(now(), &Limits::default());
+        let text =
+            br#"{"event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"y"}}"#;
+        let outcome = validator().validate_event_naming(text, &window, || id.clone());
+        assert_eq!(outcome.event_id(), Some(id.as_str()));
+        let record: Value = serde_json::from_slice(record_of(&outcome)).unwrap();
+        assert_eq!(record["event_id"], id.as_str());
+        let named = br#"{"event_id":"mine","event_type":"page_view","occurred_at":"2026-11-26T09:00:00Z","payload":{"url":"y"}}"#;
+        let outcome = validator().validate_event_naming(named, &window, || id.clone());
+        assert_eq!(outcome.event_id(), Some("mine"));
+    }
+
+    #[test]
     fn errors_are_capped_per_event_and_per_request() {
         let rejected = |errors: usize| Outcome::Rejected {
             event_id: None,
+            event_type: None,
             errors: vec![ErrorDetail::new("", "x", ""); errors],
-            raw: RawEvent::Line(String::new()),
+            raw: RawEvent::Line(Vec::new()),
         };
         let mut outcomes: Vec<Outcome> = (0..100).map(|_| rejected(30)).collect();
         cap_errors(&mut outcomes);

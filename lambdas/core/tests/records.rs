@@ -93,7 +93,7 @@ proptest! {
 
         let outcomes = validator.validate_request(request, now()).unwrap();
 
-        let Outcome::Valid { event_id, record } = &outcomes[0] else { panic!("{text}: {:?}", outcomes[0]) };
+        let Outcome::Valid { event_id, record, .. } = &outcomes[0] else { panic!("{text}: {:?}", outcomes[0]) };
         let canonical = instant.to_rfc3339_opts(SecondsFormat::Micros, true);
         prop_assert_eq!(&envelope::canonical(instant), &canonical);
         // One copy of every field, as the envelope reads it.
@@ -203,7 +203,7 @@ proptest! {
         let Ok(outcomes) = validator.validate_request(request, now()) else { return Ok(()) };
         for outcome in &outcomes {
             match outcome {
-                Outcome::Valid { event_id, record } => {
+                Outcome::Valid { event_id, record, .. } => {
                     let read = Envelope::read(record).unwrap();
                     prop_assert_eq!(read.event_id.value.as_deref(), Some(event_id.as_str()));
                     let at = read.occurred_at.as_ref().unwrap().text.value.as_deref().unwrap();

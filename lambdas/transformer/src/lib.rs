@@ -1,6 +1,8 @@
-//! The Firehose transformer Lambda: every Kinesis record becomes one NDJSON line with `_ingest`
-//! metadata and `event_type`/`dt` partition keys; anything else is `ProcessingFailed`, never
-//! dropped, so Firehose keeps it under `processing-failed/`.
+//! The Firehose transformer Lambda: every Kinesis record's events (one, or several packed one
+//! per line) become NDJSON lines with the record's `_ingest` metadata, shaped for the delivery
+//! mode (`rtstream_core::firehose::transform_record`: with `event_type`/`dt` partition keys, without,
+//! or one `EVENTS` row); anything else is `ProcessingFailed`, never dropped, so Firehose keeps it
+//! under `processing-failed/`.
 //!
 //! The response never exceeds Lambda's response limit: its exact serialised size (base64 data,
 //! record ids, results, partition keys and all the JSON around them) is budgeted record by
@@ -9,12 +11,17 @@
 //! `processor_buffer_size_mib` is chosen so that this does not happen: see the
 //! `worst_case_batches_fit` test and `docs/decisions.md`.
 
+use aws_lambda_events::encodings::Base64Data;
 use aws_lambda_events::firehose::{
     KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseResponse, KinesisFirehoseResponseRecord,
+    KinesisFirehoseResponseRecordMetadata,
 };
-use rtstream_core::firehose::{transform, Provenance, RecordError, Transformed};
+use rtstream_core::firehose::{transform_record, Output, Provenance, RecordError};
+use rtstream_core::metrics::{BatchMetrics, EmfOutput};
+use rtstream_core::{DeliveryMode, PIPELINE};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{error, info, warn};
 
 include!(concat!(env!("OUT_DIR"), "/schema_event_types.rs"));
@@ -47,17 +54,66 @@ pub enum RecordFailure {
     OverBudget { needed: usize, left: usize },
 }
 
+/// The Lambda: transforms each batch and emits its metrics (`config/pipeline.json` `metrics`).
+pub struct Transformer {
+    namespace: String,
+    output: EmfOutput,
+    mode: DeliveryMode,
+}
+
+impl Transformer {
+    pub fn new(namespace: String, output: EmfOutput, mode: DeliveryMode) -> Self {
+        Self {
+            namespace,
+            output,
+            mode,
+        }
+    }
+
+    /// Transforms a batch and writes its EMF line(s); metrics that cannot be written are logged
+    /// and never change the answer.
+    pub fn handle(&self, event: KinesisFirehoseEvent) -> KinesisFirehoseResponse {
+        let batch = transform_batch(event, LAMBDA_RESPONSE_LIMIT_BYTES, self.mode);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64);
+        let emitted = batch
+            .metrics
+            .emf(&PIPELINE.metrics, &self.namespace, now_ms)
+            .map_err(|error| error.to_string())
+            .and_then(|emf| self.output.emit(&emf).map_err(|error| error.to_string()));
+        if let Err(error) = emitted {
+            warn!(error, "metrics not emitted");
+        }
+        batch.response
+    }
+}
+
+/// A transformed batch: Firehose's answer, and what it counted.
+#[derive(Debug)]
+pub struct Batch {
+    pub response: KinesisFirehoseResponse,
+    pub metrics: BatchMetrics,
+}
+
+/// Firehose's answer to `event` in the default delivery mode (`snowpipe`), without metrics.
 pub fn handle(event: KinesisFirehoseEvent) -> KinesisFirehoseResponse {
     handle_within(event, LAMBDA_RESPONSE_LIMIT_BYTES)
 }
 
 /// [`handle`] with a response budget of `limit` bytes.
 pub fn handle_within(event: KinesisFirehoseEvent, limit: usize) -> KinesisFirehoseResponse {
-    let outcomes: Vec<(KinesisFirehoseResponseRecord, Result<Transformed, RecordError>)> = event
+    transform_batch(event, limit, DeliveryMode::default()).response
+}
+
+/// Transforms `event` for delivery `mode` with a response budget of `limit` bytes, counting the
+/// answers.
+pub fn transform_batch(event: KinesisFirehoseEvent, limit: usize, mode: DeliveryMode) -> Batch {
+    let outcomes: Vec<(KinesisFirehoseResponseRecord, Result<Output, RecordError>)> = event
         .records
         .into_iter()
         .map(|record| {
-            let outcome = transform(&record.data.0, &provenance(&record), SCHEMA_EVENT_TYPES);
+            let outcome = transform_record(&record.data.0, &provenance(&record), SCHEMA_EVENT_TYPES, mode);
             (failed(record.record_id), outcome)
         })
         .collect();
@@ -69,14 +125,17 @@ pub fn handle_within(event: KinesisFirehoseEvent, limit: usize) -> KinesisFireho
     let mut used = serialized_len(&response);
     let mut over_budget = 0usize;
     let mut not_events = 0usize;
+    let mut metrics = BatchMetrics::default();
     for (answer, (failed, outcome)) in response.records.iter_mut().zip(outcomes) {
         match outcome {
             Ok(transformed) => {
+                let (event_type, events) = (transformed.event_type.clone(), transformed.events);
                 let ok = succeeded(failed.record_id.clone(), transformed);
                 let needed = serialized_len(&ok) - serialized_len(&failed);
                 if used + needed <= limit {
                     used += needed;
                     *answer = ok;
+                    metrics.ok(&event_type, events);
                     continue;
                 }
                 over_budget += 1;
@@ -96,6 +155,7 @@ pub fn handle_within(event: KinesisFirehoseEvent, limit: usize) -> KinesisFireho
         }
         // A failed answer carries no data: Firehose keeps the original record (as `rawData`)
         // under the error output prefix whatever we return.
+        metrics.processing_failed();
     }
     if over_budget > 0 {
         error!(
@@ -112,7 +172,7 @@ pub fn handle_within(event: KinesisFirehoseEvent, limit: usize) -> KinesisFireho
         response_bytes = used,
         "batch transformed"
     );
-    response
+    Batch { response, metrics }
 }
 
 fn provenance(record: &KinesisFirehoseEventRecord) -> Provenance<'_> {
@@ -135,16 +195,54 @@ fn failed(record_id: Option<String>) -> KinesisFirehoseResponseRecord {
     answer
 }
 
-fn succeeded(record_id: Option<String>, transformed: Transformed) -> KinesisFirehoseResponseRecord {
+fn succeeded(record_id: Option<String>, output: Output) -> KinesisFirehoseResponseRecord {
     let mut answer = KinesisFirehoseResponseRecord::default();
     answer.record_id = record_id;
     answer.result = Some(OK.to_string());
-    answer.data.0 = transformed.line;
-    answer.metadata.partition_keys = HashMap::from([
-        ("event_type".to_string(), transformed.event_type),
-        ("dt".to_string(), transformed.dt),
-    ]);
+    answer.data.0 = output.data;
+    // Without dynamic partitioning the map stays empty, which serialises as no `partitionKeys`.
+    if output.partitioned {
+        answer.metadata.partition_keys = HashMap::from([
+            ("event_type".to_string(), output.event_type),
+            ("dt".to_string(), output.dt),
+        ]);
+    }
     answer
+}
+
+/// The response as the runtime sends it to Firehose: [`KinesisFirehoseResponse`]'s JSON, except
+/// that a record without partition keys has no `metadata` at all (the delivery modes without
+/// dynamic partitioning). Never larger than the response the budget counted.
+pub struct Answer(pub KinesisFirehoseResponse);
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Record<'a> {
+            record_id: &'a Option<String>,
+            result: &'a Option<String>,
+            data: &'a Base64Data,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            metadata: Option<&'a KinesisFirehoseResponseRecordMetadata>,
+        }
+        #[derive(Serialize)]
+        struct Records<'a> {
+            records: Vec<Record<'a>>,
+        }
+        let records = self
+            .0
+            .records
+            .iter()
+            .map(|record| Record {
+                record_id: &record.record_id,
+                result: &record.result,
+                data: &record.data,
+                metadata: (!record.metadata.partition_keys.is_empty()).then_some(&record.metadata),
+            })
+            .collect();
+        Records { records }.serialize(serializer)
+    }
 }
 
 /// The length of `value` serialised by serde_json, as the runtime serialises the response,

@@ -5,6 +5,7 @@
 use crate::aws_error::AwsFailure;
 use aws_sdk_s3::primitives::ByteStream;
 use rtstream_core::kinesis::Backoff;
+use std::time::Duration;
 use tokio::time::{sleep, timeout_at, Instant};
 use tracing::warn;
 
@@ -15,6 +16,14 @@ pub enum ErrorStoreError {
     Permanent(AwsFailure),
     #[error("the put deadline passed before the error record was stored (last failure: {})", last.as_ref().map_or_else(|| "none, the call was still running".to_string(), ToString::to_string))]
     Deadline { last: Option<AwsFailure> },
+}
+
+/// What [`ErrorStore::put`] achieved, and how long it took (for the metrics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub result: Result<(), ErrorStoreError>,
+    /// From the first attempt to the last answer, backoff included.
+    pub time: Duration,
 }
 
 pub struct ErrorStore {
@@ -44,7 +53,21 @@ impl ErrorStore {
     }
 
     /// Stores `ndjson` under `key`, retrying until `deadline` while retrying can help.
-    pub async fn put(&self, key: &str, ndjson: Vec<u8>, deadline: Instant) -> Result<(), ErrorStoreError> {
+    pub async fn put(&self, key: &str, ndjson: Vec<u8>, deadline: Instant) -> Stored {
+        let started = Instant::now();
+        let result = self.put_retrying(key, ndjson, deadline).await;
+        Stored {
+            result,
+            time: started.elapsed(),
+        }
+    }
+
+    async fn put_retrying(
+        &self,
+        key: &str,
+        ndjson: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<(), ErrorStoreError> {
         let mut rng = fastrand::Rng::new();
         let mut last = None;
         for attempt in 0.. {

@@ -44,5 +44,5 @@ pub fn to_response(reply: &Reply) -> Result<Response<Body>, lambda_http::http::E
     if let Some(seconds) = reply.retry_after {
         response = response.header(header::RETRY_AFTER, seconds);
     }
-    response.body(Body::from(reply.body.to_string()))
+    response.body(Body::from(reply.body.clone()))
 }

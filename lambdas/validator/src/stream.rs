@@ -8,6 +8,7 @@ use aws_sdk_kinesis::error::BuildError;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use rtstream_core::kinesis::{plan_calls, record_size, Backoff};
+use rtstream_core::metrics::PutStats;
 use rtstream_core::Limits;
 use std::time::Duration;
 use tokio::time::{sleep, timeout_at, Instant};
@@ -40,13 +41,14 @@ impl From<BuildError> for StreamError {
     }
 }
 
-/// What [`StreamWriter::write`] achieved: per record, whether Kinesis acknowledged it, and why
-/// the others were not written.
+/// What [`StreamWriter::write`] achieved: per record, whether Kinesis acknowledged it, why
+/// the others were not written, and what it took (for the metrics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written {
     pub acknowledged: Vec<bool>,
     /// `None` exactly when every record was acknowledged.
     pub error: Option<StreamError>,
+    pub stats: PutStats,
 }
 
 pub struct StreamWriter {
@@ -71,15 +73,27 @@ impl StreamWriter {
         }
     }
 
-    /// Writes `records` and returns, per record, whether Kinesis acknowledged it (the cause of
-    /// any failure is logged; [`StreamWriter::write`] returns it).
-    pub async fn put_all(&self, records: &[PendingRecord<'_>], deadline: Instant) -> Vec<bool> {
-        self.write(records, deadline).await.acknowledged
-    }
-
     /// Writes `records`, retrying the ones Kinesis refuses for a retryable reason until
     /// `deadline`, and stopping at the first refusal that is not.
     pub async fn write(&self, records: &[PendingRecord<'_>], deadline: Instant) -> Written {
+        let started = Instant::now();
+        let mut stats = PutStats::default();
+        let (acknowledged, error) = self.write_counting(records, deadline, &mut stats).await;
+        stats.time = started.elapsed();
+        Written {
+            acknowledged,
+            error,
+            stats,
+        }
+    }
+
+    /// [`StreamWriter::write`], counting calls, refused records and retries into `stats`.
+    async fn write_counting(
+        &self,
+        records: &[PendingRecord<'_>],
+        deadline: Instant,
+        stats: &mut PutStats,
+    ) -> (Vec<bool>, Option<StreamError>) {
         let mut acknowledged = vec![false; records.len()];
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut rng = fastrand::Rng::new();
@@ -94,15 +108,14 @@ impl StreamWriter {
                 .map(|&i| (i, record_size(records[i].data, records[i].partition_key)));
             let mut refused = Vec::new();
             for call in plan_calls(sizes, &self.limits) {
+                stats.calls += 1;
                 let answers = match timeout_at(deadline, self.put_call(records, &call)).await {
                     Ok(Ok(answers)) => answers,
                     // Built from a retryable failure, `put_call` answers per record instead.
                     Ok(Err(error)) => {
                         log_unwritable(attempt, &error, call.len());
-                        return Written {
-                            acknowledged,
-                            error: Some(error),
-                        };
+                        stats.records_refused += call.len() as u64;
+                        return (acknowledged, Some(error));
                     }
                     Err(_) => {
                         warn!(
@@ -110,10 +123,7 @@ impl StreamWriter {
                             records = call.len(),
                             "PutRecords call reached the put deadline"
                         );
-                        return Written {
-                            acknowledged,
-                            error: Some(StreamError::Deadline { last }),
-                        };
+                        return (acknowledged, Some(StreamError::Deadline { last }));
                     }
                 };
                 // Every answer of the call is read before a permanent refusal ends the write:
@@ -123,9 +133,11 @@ impl StreamWriter {
                     match answer {
                         Ok(()) => acknowledged[index] = true,
                         Err(failure) if !failure.is_retryable() => {
+                            stats.records_refused += 1;
                             permanent.get_or_insert(failure);
                         }
                         Err(failure) => {
+                            stats.records_refused += 1;
                             refused.push(index);
                             last = Some(failure);
                         }
@@ -134,10 +146,7 @@ impl StreamWriter {
                 if let Some(failure) = permanent {
                     let error = StreamError::Permanent(failure);
                     log_unwritable(attempt, &error, 1);
-                    return Written {
-                        acknowledged,
-                        error: Some(error),
-                    };
+                    return (acknowledged, Some(error));
                 }
             }
             pending = refused;
@@ -156,8 +165,9 @@ impl StreamWriter {
             }
             sleep(delay).await;
             attempt += 1;
+            stats.retries += 1;
         };
-        Written { acknowledged, error }
+        (acknowledged, error)
     }
 
     /// One PutRecords call; per record of `call`, acknowledged or why not. A retryable failure

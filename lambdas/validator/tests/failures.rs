@@ -97,9 +97,10 @@ fn error_store(rule: &Rule) -> ErrorStore {
     ErrorStore::new(s3_client(rule), BUCKET.into(), "errors/".into()).with_backoff(fast())
 }
 
-/// The test app, its AWS clients without SDK retries.
+/// The test app, its AWS clients without SDK retries, one event per record so each scripted
+/// refusal names one event (packed records: `a_refused_packed_record_is_retried_whole`).
 fn app_without_sdk_retries(kinesis: Rule, s3: Rule) -> validator::App {
-    let mut app = app(kinesis.clone(), s3.clone());
+    let mut app = unpacked(app(kinesis.clone(), s3.clone()));
     app.stream = stream_writer(&kinesis, limits());
     app.errors = error_store(&s3);
     app
@@ -117,18 +118,18 @@ fn request(body: &[u8]) -> RequestBody<'_> {
 async fn partial_failures_are_retried_until_every_record_has_a_sequence_number() {
     let calls = Calls::default();
     // Call 0 throttles b and d; call 1 throttles d again; call 2 takes it.
-    let app = app(
+    let app = unpacked(app(
         kinesis(calls.clone(), |call, keys| {
             answer(keys, |key| (call == 0 && key == "b") || (call < 2 && key == "d"))
         }),
         s3_stores(Objects::default()),
-    );
+    ));
     let body = events(&["a", "b", "c", "d"]);
 
     let reply = app.process("r1", request(&body), chrono::Utc::now()).await;
 
     assert_eq!(reply.status, 202, "{}", reply.body);
-    assert_eq!(reply.body["accepted"], 4);
+    assert_eq!(reply.json()["accepted"], 4);
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 3);
     assert_eq!(calls[1], vec!["b", "d"], "only the refused records are resent");
@@ -138,10 +139,10 @@ async fn partial_failures_are_retried_until_every_record_has_a_sequence_number()
 #[tokio::test]
 async fn persistent_throttling_ends_in_a_503_that_names_the_unwritten_events() {
     let calls = Calls::default();
-    let app = app(
+    let app = unpacked(app(
         kinesis(calls.clone(), |_, keys| answer(keys, |key| key == "c")),
         s3_stores(Objects::default()),
-    );
+    ));
     let body = events(&["a", "b", "c"]);
     let started = Instant::now();
 
@@ -157,12 +158,13 @@ async fn persistent_throttling_ends_in_a_503_that_names_the_unwritten_events() {
         reply.retry_after,
         Some(rtstream_core::response::RETRY_AFTER_SECONDS)
     );
-    assert_eq!(reply.body["error"]["code"], "write.failed");
+    assert_eq!(reply.json()["error"]["code"], "write.failed");
     assert_eq!(
-        (reply.body["accepted"].as_u64(), reply.body["failed"].as_u64()),
+        (reply.json()["accepted"].as_u64(), reply.json()["failed"].as_u64()),
         (Some(2), Some(1))
     );
-    let results = reply.body["results"].as_array().unwrap();
+    let reply_json = reply.json();
+    let results = reply_json["results"].as_array().unwrap();
     assert_eq!(
         (results[2]["event_id"].as_str(), results[2]["status"].as_str()),
         (Some("c"), Some("failed"))
@@ -189,7 +191,7 @@ async fn a_throttled_call_is_retried_whole() {
     let reply = app.process("r1", request(&body), chrono::Utc::now()).await;
 
     assert_eq!(reply.status, 202, "{}", reply.body);
-    assert_eq!(reply.body["accepted"], 2);
+    assert_eq!(reply.json()["accepted"], 2);
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 5, "throttles and 5xx are retried");
     assert_eq!(calls.last().unwrap(), &vec!["a", "b"]);
@@ -211,8 +213,8 @@ async fn a_call_throttled_until_the_deadline_ends_in_a_503() {
 
     let elapsed = started.elapsed();
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.body["error"]["code"], "write.failed");
-    assert_eq!(reply.body["failed"], 2);
+    assert_eq!(reply.json()["error"]["code"], "write.failed");
+    assert_eq!(reply.json()["failed"], 2);
     assert!(calls.lock().unwrap().len() > 3, "retried until the deadline");
     let deadline = Duration::from_millis(limits().put_deadline_ms);
     assert!(
@@ -246,9 +248,9 @@ async fn refusals_no_retry_can_fix_fail_the_request_at_once() {
         assert_eq!(calls.lock().unwrap().len(), 1, "{code}: not retried");
         assert!(elapsed < AT_ONCE, "{code}: answered at once, took {elapsed:?}");
         assert_eq!(reply.status, 503, "{code}");
-        assert_eq!(reply.body["error"]["code"], "write.failed", "{code}");
+        assert_eq!(reply.json()["error"]["code"], "write.failed", "{code}");
         assert_eq!(
-            (reply.body["accepted"].as_u64(), reply.body["failed"].as_u64()),
+            (reply.json()["accepted"].as_u64(), reply.json()["failed"].as_u64()),
             (Some(0), Some(2)),
             "{code}: nothing accepted"
         );
@@ -286,7 +288,7 @@ async fn records_kinesis_took_after_a_refused_one_are_acknowledged() {
         "a permanent refusal is not retried"
     );
     assert_eq!(reply.status, 503, "{}", reply.body);
-    assert_eq!(statuses(&reply.body), ["accepted", "failed", "accepted"]);
+    assert_eq!(statuses(&reply.json()), ["accepted", "failed", "accepted"]);
 }
 
 #[tokio::test]
@@ -320,7 +322,7 @@ async fn a_refusal_after_a_successful_call_keeps_what_was_written() {
     assert_eq!(calls.lock().unwrap().len(), 2, "no call after the refusal");
     assert_eq!(reply.status, 503);
     assert_eq!(
-        statuses(&reply.body),
+        statuses(&reply.json()),
         ["accepted", "accepted", "failed", "failed", "failed"],
         "the 503 names exactly the events to resend"
     );
@@ -386,9 +388,9 @@ async fn when_rejections_cannot_be_stored_nothing_is_accepted() {
     let reply = app.process("r1", request(&body), chrono::Utc::now()).await;
 
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.body["error"]["code"], "error_store.failed");
-    assert_eq!(reply.body["accepted"], 0);
-    assert_eq!(reply.body["results"][1]["status"], "rejected");
+    assert_eq!(reply.json()["error"]["code"], "error_store.failed");
+    assert_eq!(reply.json()["accepted"], 0);
+    assert_eq!(reply.json()["results"][1]["status"], "rejected");
     assert!(calls.lock().unwrap().is_empty(), "no event reached Kinesis");
 }
 
@@ -399,7 +401,7 @@ async fn an_unreadable_body_that_cannot_be_stored_is_a_503() {
     let reply = app.process("r1", request(b"{oops"), chrono::Utc::now()).await;
 
     assert_eq!(reply.status, 503);
-    assert_eq!(reply.body["error"]["code"], "error_store.failed");
+    assert_eq!(reply.json()["error"]["code"], "error_store.failed");
 }
 
 fn with_rejection() -> Vec<u8> {
@@ -430,8 +432,8 @@ async fn an_error_bucket_that_refuses_for_good_fails_the_request_at_once() {
         assert_eq!(s3_calls.load(Ordering::SeqCst), 1, "{code}: not retried");
         assert!(elapsed < AT_ONCE, "{code}: took {elapsed:?}");
         assert_eq!(reply.status, 503, "{code}");
-        assert_eq!(reply.body["error"]["code"], "error_store.failed");
-        assert_eq!(reply.body["accepted"], 0);
+        assert_eq!(reply.json()["error"]["code"], "error_store.failed");
+        assert_eq!(reply.json()["accepted"], 0);
         assert!(
             kinesis_calls.lock().unwrap().is_empty(),
             "{code}: no event reached Kinesis"
@@ -454,7 +456,7 @@ async fn a_slow_error_bucket_is_retried() {
 
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(s3_calls.load(Ordering::SeqCst), 3, "two SlowDowns, then stored");
-    assert_eq!(reply.body["accepted"], 1);
+    assert_eq!(reply.json()["accepted"], 1);
 }
 
 #[tokio::test]
@@ -465,7 +467,8 @@ async fn the_error_store_says_why_it_gave_up() {
 
     let slow = store(s3_failing(503, "SlowDown", usize::MAX, calls.clone()))
         .put("k", b"{}\n".to_vec(), deadline())
-        .await;
+        .await
+        .result;
 
     let Err(ErrorStoreError::Deadline { last: Some(failure) }) = slow else {
         panic!("{slow:?}")
@@ -478,7 +481,8 @@ async fn the_error_store_says_why_it_gave_up() {
 
     let denied = store(s3_failing(403, "AccessDenied", usize::MAX, Arc::default()))
         .put("k", b"{}\n".to_vec(), deadline())
-        .await;
+        .await
+        .result;
 
     let Err(ErrorStoreError::Permanent(failure)) = denied else {
         panic!("{denied:?}")
@@ -508,7 +512,7 @@ async fn large_batches_are_split_into_calls_within_the_kinesis_limits() {
     let reply = big.process("r1", request(&body), chrono::Utc::now()).await;
 
     assert_eq!(reply.status, 202);
-    assert_eq!(reply.body["accepted"], 500);
+    assert_eq!(reply.json()["accepted"], 500);
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls.iter().map(Vec::len).sum::<usize>(), 500);

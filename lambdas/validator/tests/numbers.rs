@@ -28,7 +28,7 @@ async fn a_number_arrives_in_s3_as_the_client_wrote_it() {
         )
         .await;
 
-    assert_eq!(reply.body["accepted"], 2, "{}", reply.body);
+    assert_eq!(reply.json()["accepted"], 2, "{}", reply.body);
     let records = records.lock().unwrap();
     let provenance = Provenance {
         arrived_at: chrono::Utc::now(),

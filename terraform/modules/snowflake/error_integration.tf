@@ -1,5 +1,9 @@
-# Optional: Snowpipe publishes load errors to an SNS topic through a notification
-# integration; subscribe e-mail, chat or a Lambda to the topic.
+# On by default: Snowpipe publishes load errors (a file it skipped) to an SNS topic through an
+# outbound notification integration, and the freshness and duplicate checks (freshness_check.tf,
+# dedup_check.tf) and the tasks' own failures are published through the same integration. A topic of its own, not the alarm topic: the IAM role Snowflake
+# assumes may publish here and nowhere else, so Snowflake can never raise or clear a CloudWatch
+# alarm. The observability module alarms on this topic's messages and subscribes the alarm
+# topic's e-mail and HTTPS endpoints to it (docs/operations.md).
 
 resource "aws_sns_topic" "errors" {
   count = var.enable_error_integration ? 1 : 0
@@ -12,11 +16,14 @@ resource "snowflake_notification_integration" "errors" {
   count = var.enable_error_integration ? 1 : 0
 
   name                  = var.names.error_integration
-  comment               = "rtstream: Snowpipe load errors."
+  comment               = "rtstream: Snowpipe load errors and the freshness and duplicate checks."
   enabled               = true
   notification_provider = "AWS_SNS"
-  aws_sns_topic_arn     = aws_sns_topic.errors[0].arn
-  aws_sns_role_arn      = local.error_role_arn
+  # Snowflake sends (TYPE = QUEUE DIRECTION = OUTBOUND): what error notifications and
+  # SYSTEM$SEND_SNOWFLAKE_NOTIFICATION to SNS require.
+  direction         = "OUTBOUND"
+  aws_sns_topic_arn = aws_sns_topic.errors[0].arn
+  aws_sns_role_arn  = local.error_role_arn
 }
 
 data "aws_iam_policy_document" "publish_errors" {
@@ -33,4 +40,22 @@ data "aws_iam_policy_document" "publish_errors" {
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [var.kms_key_arn]
   }
+}
+
+locals {
+  # The body of a check task (freshness_check.tf, dedup_check.tf), filled by format() with the
+  # query, the JSON message and the integration: when the query finds a row, publish the message
+  # to the error topic. Snowflake Scripting, which a task runs as its statement.
+  notify_if_found = <<-SQL
+    BEGIN
+      IF (EXISTS(%s)) THEN
+        CALL SYSTEM$SEND_SNOWFLAKE_NOTIFICATION(
+          SNOWFLAKE.NOTIFICATION.APPLICATION_JSON('%s'),
+          SNOWFLAKE.NOTIFICATION.INTEGRATION('%s'));
+      END IF;
+    END
+  SQL
+  # A check reads one small view: serverless at the smallest size, never scaled up (the runs are
+  # billed by the second they compute, docs/cost.md).
+  check_task_size = "XSMALL"
 }

@@ -8,16 +8,16 @@ locals {
   error_role_arn   = "${local.role_arn_prefix}${var.error_role_name}"
 
   snowflake_roles = merge(
-    {
+    var.snowpipe_enabled ? {
       storage = {
         name = var.storage_role_name
         # describe_output is what Snowflake generated; storage_aws_external_id is only an
         # optional input (empty unless set) since provider 2.5.0.
-        iam_user_arn = snowflake_storage_integration_aws.this.describe_output[0].iam_user_arn
-        external_id  = snowflake_storage_integration_aws.this.describe_output[0].external_id
+        iam_user_arn = snowflake_storage_integration_aws.this[0].describe_output[0].iam_user_arn
+        external_id  = snowflake_storage_integration_aws.this[0].describe_output[0].external_id
         policy       = data.aws_iam_policy_document.read_events.json
       }
-    },
+    } : {},
     var.enable_error_integration ? {
       errors = {
         name         = var.error_role_name

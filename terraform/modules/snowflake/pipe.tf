@@ -1,4 +1,8 @@
+# The S3 modes only (snowpipe_enabled): in snowpipe_streaming Firehose inserts the rows, and a
+# pipe on the bucket would load the backup a second time.
 resource "snowflake_pipe" "events" {
+  count = var.snowpipe_enabled ? 1 : 0
+
   database       = local.database
   schema         = local.schema
   name           = var.names.pipe
@@ -17,9 +21,15 @@ resource "snowflake_pipe" "events" {
     # no load history, so docs/deploy.md has the runbook that backfills the gap once.
     # Only what stops a pipe: any other in-place update (a comment) must not cost the load history.
     replace_triggered_by = [
-      snowflake_stage_external_s3.events.url,
-      snowflake_stage_external_s3.events.storage_integration,
+      snowflake_stage_external_s3.events[0].url,
+      snowflake_stage_external_s3.events[0].storage_integration,
       snowflake_execute.file_format.execute,
     ]
   }
+}
+
+# Counted since the delivery modes: the deployed pipe keeps its load history (no reload).
+moved {
+  from = snowflake_pipe.events
+  to   = snowflake_pipe.events[0]
 }

@@ -1,6 +1,6 @@
-# The read-only side: a role that may query the events with the reader warehouse, granted
-# to the probe's service user (and to any user you grant it). It cannot alter the pipe,
-# the stage or the table.
+# The read-only side: a role that may query the events and the monitoring views (and see the
+# pipe's status) with the reader warehouse, granted to the probe's service user (and to any
+# user you grant it). It cannot alter the pipe, the stage or the table.
 
 resource "snowflake_account_role" "reader" {
   name    = var.names.reader_role
@@ -13,10 +13,17 @@ locals {
     warehouse = { type = "WAREHOUSE", name = snowflake_warehouse.reader.name }
     database  = { type = "DATABASE", name = local.database }
   }
-  reader_schema_objects = {
-    table = { type = "TABLE", name = "${local.qualified_schema}.${var.names.table}" }
-    view  = { type = "VIEW", name = "${local.qualified_schema}.${snowflake_view.dedup.name}" }
-  }
+  reader_schema_objects = merge(
+    {
+      table = { type = "TABLE", name = "${local.qualified_schema}.${var.names.table}" }
+      view  = { type = "VIEW", name = "${local.qualified_schema}.${snowflake_view.dedup.name}" }
+      # EVENTS_DEDUP needs no grant on the history it reads (a view runs with its owner's
+      # rights); the duplicate check's view is read by people.
+      dedup_slipped = { type = "VIEW", name = local.dedup_slipped_view }
+    },
+    { for key, view in snowflake_view.monitoring : key => { type = "VIEW", name = "${local.qualified_schema}.${view.name}" } },
+    { for view in snowflake_view.freshness : "freshness" => { type = "VIEW", name = "${local.qualified_schema}.${view.name}" } },
+  )
 }
 
 resource "snowflake_grant_privileges_to_account_role" "reader_usage" {
@@ -52,6 +59,25 @@ resource "snowflake_grant_privileges_to_account_role" "reader_select" {
   }
 
   depends_on = [snowflake_execute.table]
+}
+
+# SYSTEM$PIPE_STATUS answers the pipe's owner or a role with MONITOR on it: the pipe status and
+# freshness views need it.
+resource "snowflake_grant_privileges_to_account_role" "reader_monitor_pipe" {
+  count = var.snowpipe_enabled ? 1 : 0
+
+  account_role_name = snowflake_account_role.reader.name
+  privileges        = ["MONITOR"]
+
+  on_schema_object {
+    object_type = "PIPE"
+    object_name = "${local.qualified_schema}.${snowflake_pipe.events[0].name}"
+  }
+}
+
+moved {
+  from = snowflake_grant_privileges_to_account_role.reader_monitor_pipe
+  to   = snowflake_grant_privileges_to_account_role.reader_monitor_pipe[0]
 }
 
 # The post-deploy probe's identity: key-pair only (a SERVICE user has no password), the

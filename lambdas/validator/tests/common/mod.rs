@@ -9,17 +9,20 @@ use aws_sdk_kinesis::types::PutRecordsResultEntry;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use rtstream_core::kinesis::Backoff;
+use rtstream_core::metrics::{EmfOutput, EventTypes};
 use rtstream_core::schema::SchemaRegistry;
-use rtstream_core::{Limits, Validator};
+use rtstream_core::{DeliveryMode, Limits, Validator};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use validator::app::Metrics;
 use validator::error_store::ErrorStore;
 use validator::stream::StreamWriter;
 use validator::App;
 
 pub const STREAM: &str = "rtstream-events";
 pub const BUCKET: &str = "rtstream-errors";
+pub const NAMESPACE: &str = "rtstream-test";
 
 pub fn limits() -> Limits {
     Limits {
@@ -29,6 +32,11 @@ pub fn limits() -> Limits {
 }
 
 pub fn app(kinesis: Rule, s3: Rule) -> App {
+    app_emitting(kinesis, s3, Emitted::default())
+}
+
+/// The app, its EMF lines written to `emitted`.
+pub fn app_emitting(kinesis: Rule, s3: Rule, emitted: Emitted) -> App {
     let schemas =
         SchemaRegistry::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).unwrap();
     let fast = Backoff {
@@ -36,6 +44,11 @@ pub fn app(kinesis: Rule, s3: Rule) -> App {
         cap: Duration::from_millis(20),
     };
     App {
+        metrics: Metrics {
+            namespace: NAMESPACE.into(),
+            event_types: EventTypes::of(&schemas),
+            output: EmfOutput::new(emitted),
+        },
         validator: Validator::new(limits(), schemas),
         stream: StreamWriter::new(
             mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&kinesis]),
@@ -48,6 +61,15 @@ pub fn app(kinesis: Rule, s3: Rule) -> App {
             BUCKET.into(),
             "errors/".into(),
         ),
+        packing_target: DeliveryMode::default().packing_target(),
+    }
+}
+
+/// `app`, writing one event per record (the delivery modes that do not pack).
+pub fn unpacked(app: App) -> App {
+    App {
+        packing_target: None,
+        ..app
     }
 }
 
@@ -182,4 +204,26 @@ pub fn kinesis_keeping(records: Records) -> Rule {
             .build()
             .unwrap()
     })
+}
+
+/// What the app wrote as metrics: EMF documents, one per line.
+#[derive(Clone, Default)]
+pub struct Emitted(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Emitted {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Emitted {
+    /// Every line, parsed: each must be one JSON document.
+    pub fn documents(&self) -> Vec<serde_json::Value> {
+        ndjson_lines(&self.0.lock().unwrap())
+    }
 }
