@@ -722,6 +722,41 @@ impl BatchMetrics {
     }
 }
 
+/// An in-memory EMF output whose clones share one buffer: give one to the code under test
+/// (`EmfOutput::new`), read what it emitted through another. For the tests of the crates that
+/// emit them.
+#[cfg(any(test, feature = "test-util"))]
+#[derive(Clone, Default)]
+pub struct Emitted(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(any(test, feature = "test-util"))]
+impl std::io::Write for Emitted {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+impl Emitted {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("not poisoned").clone()).expect("EMF is UTF-8")
+    }
+
+    /// Every line, parsed: each must be one JSON document.
+    pub fn documents(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+            .collect()
+    }
+}
+
 /// What is wrong with `document` as an EMF document, by the specification's required fields and
 /// limits: empty when nothing. For the tests of the crates that emit them.
 #[cfg(any(test, feature = "test-util"))]
@@ -856,7 +891,6 @@ mod tests {
     use super::*;
     use crate::error::ErrorDetail;
     use crate::validator::RawEvent;
-    use std::sync::Arc;
 
     const NAMESPACE: &str = "rtstream";
     const T: i64 = 1_764_150_000_000;
@@ -1274,30 +1308,14 @@ mod tests {
 
     #[test]
     fn output_writes_one_line_per_document() {
-        #[derive(Clone, Default)]
-        struct Shared(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Shared {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let shared = Shared::default();
+        let shared = Emitted::default();
         let output = EmfOutput::new(shared.clone());
         let mut batch = BatchMetrics::default();
         batch.ok("page_view", 1);
         batch.ok("order_placed", 2);
         let emf = batch.emf(config(), NAMESPACE, T).unwrap();
         output.emit(&emf).unwrap();
-        let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-        assert!(text.ends_with('\n'));
-        assert_eq!(lines, emf.documents());
+        assert!(shared.text().ends_with('\n'));
+        assert_eq!(shared.documents(), emf.documents());
     }
 }

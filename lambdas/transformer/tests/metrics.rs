@@ -4,29 +4,14 @@
 //! through the transformer's EMF output, not scraped from stdout.
 
 use aws_lambda_events::firehose::KinesisFirehoseEvent;
-use rtstream_core::metrics::{emf_datapoints, emf_sum, emf_violations, EmfOutput};
+use rtstream_core::metrics::{emf_datapoints, emf_sum, emf_violations, EmfOutput, Emitted};
 use rtstream_core::DeliveryMode;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use transformer::{Transformer, OK};
 
 const NAMESPACE: &str = "rtstream-test";
-
-#[derive(Clone, Default)]
-struct Emitted(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Emitted {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn fixture() -> KinesisFirehoseEvent {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/firehose-kinesis-source.json");
@@ -69,7 +54,7 @@ fn a_batch_counts_ok_per_event_type_and_processing_failed() {
         .filter(|r| r.result.as_deref() == Some(OK))
         .count();
     assert_eq!((ok, response.records.len()), (3, 4));
-    let text = String::from_utf8(emitted.0.lock().unwrap().clone()).unwrap();
+    let text = emitted.text();
     assert!(text.ends_with('\n'), "whole lines");
     let documents: Vec<Value> = text
         .lines()

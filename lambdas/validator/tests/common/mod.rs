@@ -207,23 +207,4 @@ pub fn kinesis_keeping(records: Records) -> Rule {
 }
 
 /// What the app wrote as metrics: EMF documents, one per line.
-#[derive(Clone, Default)]
-pub struct Emitted(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Emitted {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Emitted {
-    /// Every line, parsed: each must be one JSON document.
-    pub fn documents(&self) -> Vec<serde_json::Value> {
-        ndjson_lines(&self.0.lock().unwrap())
-    }
-}
+pub use rtstream_core::metrics::Emitted;
