@@ -3,7 +3,9 @@ the seed's, from the dated price table config/prices.json and the limits of conf
 
 Pure functions over plain data (the tests call them with edited copies of both files); `main` is
 the command `scripts/cost`. Standard library only. Adding a stage is one more function returning
-`Line`s, listed in `STAGES` or `LOADERS` (`freshness_check_stage` is the latest).
+`Line`s, listed in `STAGES` or `LOADERS` (`freshness_check_stage` is the latest). Every delivery
+mode of config/pipeline.json `delivery_modes` is priced from its own settings (`Model.delivery`):
+a new mode is one more entry there, and a new Firehose destination one more entry of `LOADERS`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ DEPLOYED_ARCHITECTURE = "arm64"
 COST_DOC = ROOT / "docs" / "cost.md"
 DOC_BEGIN = "<!-- BEGIN scripts/cost --markdown -->"
 DOC_END = "<!-- END scripts/cost --markdown -->"
+# The mode the others are compared with: terraform/variables.tf's delivery_mode default (the tests
+# check they agree).
+DEFAULT_DELIVERY_MODE = "snowpipe"
+# Snowpipe Streaming's two architectures (docs/cost.md, "Delivery modes"): which one Firehose's
+# Snowflake destination uses is not documented.
+STREAMING_ARCHITECTURES = ("high_performance", "classic")
 
 
 def load_json(name: str) -> dict:
@@ -41,7 +49,8 @@ class Workload:
     events_per_record: int
     credit_price: float
     event_types: int
-    delivery_mode: str = "snowpipe"
+    delivery_mode: str = DEFAULT_DELIVERY_MODE
+    streaming_architecture: str = STREAMING_ARCHITECTURES[0]
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class Design:
     validator_log_key: str
     maintains_dedup: bool  # EVENTS_DEDUP kept by a merge task (the seed's view re-ranks per query)
     checks_freshness: bool  # a Snowflake task watches the pipe (the seed had no monitoring)
+    switches_delivery: bool  # has issue 10's delivery modes (the seed delivers as the default mode)
 
 
 def designs(pipeline: dict) -> dict[str, Design]:
@@ -80,6 +90,7 @@ def designs(pipeline: dict) -> dict[str, Design]:
         validator_log_key="validator_log_bytes",
         maintains_dedup=True,
         checks_freshness=True,
+        switches_delivery=True,
     )
     # The seed as issue 9 describes it: one event per request, a Python validator at 128 MB
     # (x86_64, Lambda's default), a provisioned stream; no tracing, no WAF.
@@ -97,6 +108,7 @@ def designs(pipeline: dict) -> dict[str, Design]:
         validator_log_key="seed_validator_log_bytes",
         maintains_dedup=False,
         checks_freshness=False,
+        switches_delivery=False,
     )
     # This design with only what the seed has: no WAF, no X-Ray, no Snowflake checks, no dedup
     # maintenance (the seed's view re-ranks per query). The goal compares like with like.
@@ -138,6 +150,18 @@ class Model:
     def gigabytes(self, size: float) -> float:
         return size / self.prices["gigabyte_bytes"]
 
+    def delivery(self, mode: str) -> dict:
+        """A delivery mode's settings (config/pipeline.json delivery_modes), a null one being the
+        firehose block's, as Terraform's locals resolve them; the destination buffer's size is
+        the firehose block's in every mode."""
+        firehose = self.pipeline["firehose"]
+        settings = dict(self.pipeline["delivery_modes"]["modes"][mode])
+        for key, value in settings.items():
+            if value is None and key in firehose:
+                settings[key] = firehose[key]
+        settings.setdefault("buffer_size_mib", firehose["buffer_size_mib"])
+        return settings
+
     def cost(self, price_key: str, quantity: float) -> float:
         """USD for `quantity` units of a price, through its tiers when it has them."""
         price = self.prices["prices"][price_key]
@@ -170,11 +194,13 @@ class Traffic:
     requests: float
     events_per_request: int
     events_per_record: int
+    packs: bool  # the design packs and the delivery mode lets it (delivery_modes.*.packs)
     records: float
     record_data_bytes: int  # the record's data: events joined as NDJSON
     record_bytes: int  # as Kinesis counts it: data + partition key
     put_calls_per_request: int
-    output_line_bytes: int  # one event as the transformer writes it to S3
+    output_line_bytes: int  # one event as the transformer writes it to S3 (and as EVENTS holds it)
+    delivered_bytes: int  # one event as the transformer returns it in this mode: the line, or the row
 
 
 def max_events_per_record(model: Model, event_bytes: int) -> int:
@@ -195,10 +221,13 @@ def filling_events_per_record(model: Model, event_bytes: int) -> int:
 
 def traffic(model: Model, design: Design, workload: Workload) -> Traffic:
     limits = model.pipeline["limits"]
+    settings = model.delivery(workload.delivery_mode)
     events = workload.events_per_second * model.seconds_per_month
     per_request = min(workload.events_per_request, limits["max_batch_events"]) if design.batches else 1
     per_record = 1
-    if design.packs:
+    # The validator packs only in the modes that pack (delivery_modes.*.packs).
+    packs = design.packs and settings["packs"]
+    if packs:
         per_record = max(
             1,
             min(workload.events_per_record, per_request, max_events_per_record(model, workload.event_bytes)),
@@ -212,16 +241,21 @@ def traffic(model: Model, design: Design, workload: Workload) -> Traffic:
         math.ceil(records_per_request * record_bytes / limits["kinesis_max_bytes_per_call"]),
     )
     requests = events / per_request
+    line_bytes = workload.event_bytes + int(model.assumption("ingest_metadata_bytes"))
+    # The Snowflake destination gets one row per event keyed by EVENTS' column names.
+    row_extra = model.assumption("streaming_row_extra_bytes") if settings["destination"] == "snowflake" else 0
     return Traffic(
         events=events,
         requests=requests,
         events_per_request=per_request,
         events_per_record=per_record,
+        packs=packs,
         records=requests * records_per_request,
         record_data_bytes=data_bytes,
         record_bytes=record_bytes,
         put_calls_per_request=put_calls,
-        output_line_bytes=workload.event_bytes + int(model.assumption("ingest_metadata_bytes")),
+        output_line_bytes=line_bytes,
+        delivered_bytes=line_bytes + int(row_extra),
     )
 
 
@@ -239,14 +273,21 @@ def validator_billed_ms(model: Model, design: Design, flow: Traffic) -> int:
     return math.ceil(cpu_ms + flow.put_calls_per_request * model.assumption("kinesis_put_round_trip_ms"))
 
 
-def transformer_invocations(model: Model, flow: Traffic) -> tuple[float, float]:
-    """(invocations per month, events per invocation): Firehose calls the transformer when its
-    processor buffer fills or its interval passes, whichever comes first."""
-    firehose = model.pipeline["firehose"]
-    buffer_bytes = firehose["processor_buffer_size_mib"] * MIB
-    by_size = flow.records * flow.record_data_bytes / buffer_bytes
-    by_time = model.seconds_per_month / firehose["processor_buffer_interval_seconds"]
-    invocations = max(by_size, by_time)
+def flushes(records: float, by_time: float, by_size: float) -> float:
+    """How often a buffer is emptied in a month: when it fills or its interval passes, whichever
+    comes first, and never more often than records arrive."""
+    return min(records, max(by_time, by_size))
+
+
+def transformer_invocations(model: Model, workload: Workload, flow: Traffic) -> tuple[float, float]:
+    """(invocations per month, events per invocation): Firehose calls the transformer when the
+    mode's processor buffer fills or its interval passes, whichever comes first."""
+    settings = model.delivery(workload.delivery_mode)
+    invocations = flushes(
+        flow.records,
+        model.seconds_per_month / settings["processor_buffer_interval_seconds"],
+        flow.records * flow.record_data_bytes / (settings["processor_buffer_size_mib"] * MIB),
+    )
     return invocations, flow.events / invocations
 
 
@@ -373,18 +414,47 @@ def stream_stage(model: Model, design: Design, workload: Workload, flow: Traffic
 
 
 def delivery_objects(model: Model, workload: Workload, flow: Traffic) -> float:
-    """S3 objects a month: each active partition (event type; dt turns over daily) is flushed when
-    its buffer fills or its interval passes."""
-    firehose = model.pipeline["firehose"]
-    by_time = workload.event_types * model.seconds_per_month / firehose["buffer_interval_seconds"]
-    by_size = flow.events * flow.output_line_bytes / (firehose["buffer_size_mib"] * MIB)
-    return max(by_time, by_size)
+    """S3 objects a month under the events prefix (the S3 modes). With dynamic partitioning each
+    active partition (event type; dt turns over daily) is flushed when its buffer fills or its
+    interval passes. With zero buffering Firehose writes what it has at once: an object per
+    processed batch (an assumption, `zero_buffering_objects_per_processor_batch`)."""
+    settings = model.delivery(workload.delivery_mode)
+    by_size = flow.events * flow.delivered_bytes / (settings["buffer_size_mib"] * MIB)
+    interval = settings["buffer_interval_seconds"]
+    if interval == 0:
+        batches, _ = transformer_invocations(model, workload, flow)
+        by_time = batches * model.assumption("zero_buffering_objects_per_processor_batch")
+    else:
+        partitions = workload.event_types if settings["dynamic_partitioning"] else 1
+        by_time = partitions * model.seconds_per_month / interval
+    return flushes(flow.records, by_time, by_size)
+
+
+def backup_objects(model: Model, flow: Traffic) -> float:
+    """S3 objects a month of the Snowflake destination's backup of every record, at Firehose's
+    default buffering (the delivery module sets none: assumptions `s3_backup_buffer_*`)."""
+    return flushes(
+        flow.records,
+        model.seconds_per_month / model.assumption("s3_backup_buffer_interval_seconds"),
+        flow.events * flow.delivered_bytes / (model.assumption("s3_backup_buffer_size_mib") * MIB),
+    )
+
+
+def put_requests_per_object(model: Model, interval_seconds: float) -> float:
+    """Below a 60 s buffering interval Firehose writes S3 objects with multipart uploads."""
+    if interval_seconds < model.assumption("multipart_below_interval_seconds"):
+        return model.assumption("multipart_requests_per_object")
+    return 1
 
 
 def delivery_stage(model: Model, design: Design, workload: Workload, flow: Traffic) -> list[Line]:
+    """Firehose and its transformer. Ingestion (5 KB per record) in every mode; dynamic
+    partitioning's charges where it is on; the Snowflake destination's own charge on the rows it
+    delivers."""
     stage = "Firehose"
+    settings = model.delivery(workload.delivery_mode)
     increment = model.prices["prices"]["firehose_ingestion"]["record_increment_bytes"]
-    delivered = model.gigabytes(flow.events * flow.output_line_bytes)
+    delivered = model.gigabytes(flow.events * flow.delivered_bytes)
     lines = [
         model.line(
             stage,
@@ -392,16 +462,32 @@ def delivery_stage(model: Model, design: Design, workload: Workload, flow: Traff
             "firehose_ingestion",
             model.gigabytes(flow.records * billed_bytes(flow.record_data_bytes, increment)),
         ),
-        model.line(stage, "dynamic partitioning, data", "firehose_dynamic_partitioning_data", delivered),
-        model.line(
-            stage,
-            "dynamic partitioning, objects",
-            "firehose_dynamic_partitioning_objects",
-            delivery_objects(model, workload, flow),
-        ),
     ]
+    if settings["dynamic_partitioning"]:
+        lines += [
+            model.line(stage, "dynamic partitioning, data", "firehose_dynamic_partitioning_data", delivered),
+            model.line(
+                stage,
+                "dynamic partitioning, objects",
+                "firehose_dynamic_partitioning_objects",
+                delivery_objects(model, workload, flow),
+            ),
+        ]
+    if settings["destination"] == "snowflake":
+        price = model.prices["prices"]["firehose_snowflake_delivery"]
+        row_bytes = flow.delivered_bytes * flow.events_per_record
+        if "record_increment_bytes" in price:
+            row_bytes = billed_bytes(row_bytes, price["record_increment_bytes"])
+        lines.append(
+            model.line(
+                stage,
+                "Snowflake destination, data",
+                "firehose_snowflake_delivery",
+                model.gigabytes(flow.records * row_bytes),
+            )
+        )
     transformer = model.pipeline["lambda"]["transformer"]
-    invocations, events_each = transformer_invocations(model, flow)
+    invocations, events_each = transformer_invocations(model, workload, flow)
     cpu_ms = (
         events_each
         / model.assumption("transformer_events_per_second")
@@ -421,18 +507,31 @@ def delivery_stage(model: Model, design: Design, workload: Workload, flow: Traff
 
 
 def storage_stage(model: Model, design: Design, workload: Workload, flow: Traffic) -> list[Line]:
+    """S3: in the modes with a pipe, the objects it loads (one PUT each, three with multipart
+    uploads; one GET by Snowpipe and one notification each); with the Snowflake destination, the
+    backup of every row. Either is kept: every month adds its storage to every later month."""
     stage = "S3"
+    settings = model.delivery(workload.delivery_mode)
+    stored = model.gigabytes(flow.events * flow.delivered_bytes)
+    if not settings["snowpipe"]:
+        objects = backup_objects(model, flow)
+        requests = put_requests_per_object(model, model.assumption("s3_backup_buffer_interval_seconds"))
+        return [
+            model.line(stage, "PUTs by Firehose", "s3_put_requests", objects * requests, "the backup's objects"),
+            model.line(stage, "storage of the month's events, one month", "s3_standard_storage", stored, "the backup's rows"),
+        ]
     objects = delivery_objects(model, workload, flow)
+    requests = put_requests_per_object(model, settings["buffer_interval_seconds"])
     return [
-        model.line(stage, "PUTs by Firehose", "s3_put_requests", objects),
-        model.line(stage, "GETs by Snowpipe", "s3_get_requests", objects),
-        # Events are kept: every month adds this much to the bill of every later month.
         model.line(
             stage,
-            "storage of the month's events, one month",
-            "s3_standard_storage",
-            model.gigabytes(flow.events * flow.output_line_bytes),
+            "PUTs by Firehose",
+            "s3_put_requests",
+            objects * requests,
+            f"{requests:g} per object, multipart" if requests > 1 else "",
         ),
+        model.line(stage, "GETs by Snowpipe", "s3_get_requests", objects),
+        model.line(stage, "storage of the month's events, one month", "s3_standard_storage", stored),
         model.line(stage, "event notifications (SQS)", "sqs_snowpipe_notifications", objects),
     ]
 
@@ -443,6 +542,31 @@ def snowpipe_stage(model: Model, design: Design, workload: Workload, flow: Traff
     credits = loaded / price["per"] * price["credits"]
     detail = f"{price['credits']:g} credits/GB at {workload.credit_price:.2f} USD/credit"
     return [Line("Snowflake", "Snowpipe", loaded, price["unit"], credits * workload.credit_price, detail)]
+
+
+def snowpipe_streaming_stage(model: Model, design: Design, workload: Workload, flow: Traffic) -> list[Line]:
+    """Snowpipe Streaming, which the Snowflake destination writes through. High-performance
+    architecture: credits per uncompressed GB (decimal, as Snowflake's example counts it) of the
+    values received, not the keys. Classic: credits per hour each client writes, plus serverless
+    migration compute that Snowflake gives no way to estimate (not modelled: a lower bound)."""
+    if workload.streaming_architecture == "classic":
+        clients = model.assumption("firehose_snowflake_clients")
+        return [
+            credits_line(
+                model, workload, "Snowflake", "Snowpipe Streaming", "snowpipe_streaming_classic_client_hours",
+                clients * model.prices["hours_per_month"]["value"],
+                f"classic: {clients:g} client(s) all month; migration compute not modelled",
+            )
+        ]
+    price = model.prices["prices"]["snowpipe_streaming_credits_per_gb"]
+    values = flow.events * (flow.delivered_bytes - model.assumption("streaming_row_key_bytes"))
+    return [
+        credits_line(
+            model, workload, "Snowflake", "Snowpipe Streaming", "snowpipe_streaming_credits_per_gb",
+            values / price["gigabyte_bytes"],
+            f"high-performance: {price['credits']:g} credits/GB of values at {workload.credit_price:.2f} USD/credit",
+        )
+    ]
 
 
 def credits_line(model: Model, workload: Workload, stage: str, item: str, price_key: str, quantity: float, detail: str) -> Line:
@@ -510,7 +634,8 @@ def freshness_check_stage(model: Model, design: Design, workload: Workload, flow
 
 
 STAGES = (api_stage, validator_stage, stream_stage, delivery_stage, storage_stage, dedup_stage, freshness_check_stage)
-LOADERS = {"snowpipe": (snowpipe_stage,)}
+# How rows reach Snowflake, by the mode's Firehose destination (delivery_modes.*.destination).
+LOADERS = {"extended_s3": (snowpipe_stage,), "snowflake": (snowpipe_streaming_stage,)}
 
 
 @dataclass(frozen=True)
@@ -533,8 +658,10 @@ class Estimate:
 
 
 def estimate(model: Model, design: Design, workload: Workload) -> Estimate:
+    if not design.switches_delivery:
+        workload = replace(workload, delivery_mode=DEFAULT_DELIVERY_MODE)
     flow = traffic(model, design, workload)
-    stages = STAGES + LOADERS[workload.delivery_mode]
+    stages = STAGES + LOADERS[model.delivery(workload.delivery_mode)["destination"]]
     lines = tuple(line for stage in stages for line in stage(model, design, workload, flow))
     return Estimate(design, workload, flow, lines)
 
@@ -638,18 +765,21 @@ def capacity(model: Model, design: Design, workload: Workload) -> list[tuple[str
         ]
     rows.sort(key=lambda row: row[2])
     table = [(name, default, f"{rate:,.0f} events/s", knob) for name, default, rate, knob in rows]
-    partitions = quotas["firehose_active_partitions"]
-    # dt is the arrival date: around midnight each event type has two partitions open.
-    table.append(
-        (
-            "Firehose active partitions",
-            f"{partitions['value']:,} {partitions['unit']}",
-            f"{partitions['value'] // 2:,} event types",
-            partitions["knob"],
+    settings = model.delivery(workload.delivery_mode)
+    if settings["dynamic_partitioning"]:
+        partitions = quotas["firehose_active_partitions"]
+        # dt is the arrival date: around midnight each event type has two partitions open.
+        table.append(
+            (
+                "Firehose active partitions",
+                f"{partitions['value']:,} {partitions['unit']}",
+                f"{partitions['value'] // 2:,} event types",
+                partitions["knob"],
+            )
         )
-    )
-    snowpipe = quotas["snowpipe_throughput"]
-    table.append(("Snowpipe", snowpipe["unit"], "no published rate", snowpipe["knob"]))
+    if settings["snowpipe"]:
+        snowpipe = quotas["snowpipe_throughput"]
+        table.append(("Snowpipe", snowpipe["unit"], "no published rate", snowpipe["knob"]))
     return table
 
 
@@ -665,13 +795,24 @@ def money(usd: float) -> str:
     return f"{usd:,.2f}" if usd >= 100 else f"{usd:,.4f}"
 
 
+def packing_note(estimate_: Estimate, mode: str = "") -> str:
+    """Packing off is a packing mode's billing without packing, not a mode that never packs."""
+    flow = estimate_.flow
+    if not estimate_.design.packs:
+        return ""
+    if not flow.packs:
+        return f" ({mode}does not pack)"
+    return " (packed)" if flow.events_per_record > 1 else " (packing off)"
+
+
 def column_title(estimate_: Estimate) -> str:
     flow = estimate_.flow
     title = f"{estimate_.design.title}: {flow.events_per_request}/request, {flow.events_per_record}/record"
-    if estimate_.design.packs:
-        # Packing off is the S3 modes' billing without packing, not snowpipe_streaming's.
-        title += " (packed)" if flow.events_per_record > 1 else " (packing off)"
-    return title
+    return title + packing_note(estimate_, f"`{estimate_.workload.delivery_mode}` ")
+
+
+def mode_title(estimate_: Estimate) -> str:
+    return f"`{estimate_.workload.delivery_mode}`: {estimate_.flow.events_per_record}/record" + packing_note(estimate_)
 
 
 def scenario_text(workload: Workload, model: Model) -> str:
@@ -680,6 +821,15 @@ def scenario_text(workload: Workload, model: Model) -> str:
         f"{model.prices['region']} list prices as of {model.prices['as_of']}, {workload.credit_price:.2f} USD/credit, "
         f"{model.prices['hours_per_month']['value']} h/month"
     )
+
+
+def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: int) -> list[str]:
+    """Rows as indented columns: the first `text_columns` left-aligned, the figures right-aligned."""
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
+    return [
+        "  " + "  ".join(cell.ljust(widths[i]) if i < text_columns else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in [header] + rows
+    ]
 
 
 def render_text(model: Model, estimates: list[Estimate]) -> str:
@@ -696,18 +846,161 @@ def render_text(model: Model, estimates: list[Estimate]) -> str:
             for line in est.lines
         ]
         rows.append(("total", "", money(est.monthly_usd), f"{est.usd_per_million_events:.4f}"))
-        header = ("stage / item", "quantity per month", "USD/month", "USD/1M events")
-        widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]
-        for row in [header] + rows:
-            out.append(
-                "  "
-                + "  ".join(
-                    cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)
-                )
-            )
+        out += aligned(("stage / item", "quantity per month", "USD/month", "USD/1M events"), rows, 2)
         out.append("")
     out += ratio_lines(estimates)
     return "\n".join(out).rstrip() + "\n"
+
+
+# --- delivery modes -----------------------------------------------------------------------------
+
+
+def mode_estimates(model: Model, design: Design, workload: Workload) -> list[Estimate]:
+    """The design in every delivery mode of config/pipeline.json, the default first; each mode
+    packs or not as its `packs` says."""
+    modes = sorted(model.pipeline["delivery_modes"]["modes"], key=lambda mode: mode != DEFAULT_DELIVERY_MODE)
+    return [estimate(model, design, replace(workload, delivery_mode=mode)) for mode in modes]
+
+
+def with_edit(model: Model, edit) -> Model:
+    prices = copy.deepcopy(model.prices)
+    edit(prices)
+    return Model(prices, model.pipeline)
+
+
+def mode_variants(model: Model, design: Design, workload: Workload) -> list[tuple[str, float]]:
+    """(what changes, USD per 1M events) for the modes whose figure rests on what could not be
+    settled: for the Snowflake destination, Snowpipe Streaming's other architecture, Firehose's
+    Snowflake charge rounded per record as its ingestion is, and that charge replacing the
+    ingestion charge; for zero buffering, its objects at their upper estimate."""
+    out = []
+    for mode in model.pipeline["delivery_modes"]["modes"]:
+        settings = model.delivery(mode)
+        moded = replace(workload, delivery_mode=mode)
+        if settings["destination"] == "snowflake":
+            other = next(arch for arch in STREAMING_ARCHITECTURES if arch != workload.streaming_architecture)
+            note = " (client time only: migration compute not modelled, a lower bound)" if other == "classic" else ""
+            switched = estimate(model, design, replace(moded, streaming_architecture=other))
+            out.append((f"`{mode}`, Snowpipe Streaming's {other.replace('_', '-')} architecture instead{note}", switched.usd_per_million_events))
+
+            def per_record(prices):
+                increment = prices["prices"]["firehose_ingestion"]["record_increment_bytes"]
+                prices["prices"]["firehose_snowflake_delivery"]["record_increment_bytes"] = increment
+
+            rounded = estimate(with_edit(model, per_record), design, moded)
+            out.append((f"`{mode}`, Firehose's Snowflake charge in 5 KB increments per record", rounded.usd_per_million_events))
+            base = estimate(model, design, moded)
+            (ingestion,) = [line for line in base.lines if line.item == "ingestion (records rounded up to 5 KB)"]
+            out.append(
+                (
+                    f"`{mode}`, Firehose's Snowflake charge replacing its 5 KB ingestion charge",
+                    base.per_million_events(base.monthly_usd - ingestion.usd),
+                )
+            )
+        if settings["destination"] == "extended_s3" and settings["buffer_interval_seconds"] == 0:
+            key = "zero_buffering_objects_per_processor_batch"
+            upper = model.prices["assumptions"][key]["upper"]
+
+            def most_objects(prices):
+                prices["assumptions"][key]["value"] = upper
+
+            more = estimate(with_edit(model, most_objects), design, moded)
+            out.append((f"`{mode}`, {upper:g} objects per processed batch (one per shard of a new on-demand stream)", more.usd_per_million_events))
+    return out
+
+
+def mode_heading(estimates: list[Estimate]) -> str:
+    first = estimates[0]
+    return (
+        f"Cost per 1M events by delivery mode, and the difference against {first.workload.delivery_mode} "
+        f"({first.design.title}: {first.flow.events_per_request}/request, {first.flow.events_per_record}/record where the mode packs)"
+    )
+
+
+def signed(usd: float) -> str:
+    return f"{usd:+,.2f}" if abs(usd) >= 100 else f"{usd:+,.4f}"
+
+
+def difference(est: Estimate, reference: Estimate, per_million: bool) -> str:
+    """The estimate's cost less the reference mode's, per 1M events or per month; – for itself."""
+    if est is reference:
+        return "–"
+    if per_million:
+        return signed(est.usd_per_million_events - reference.usd_per_million_events)
+    return signed(est.monthly_usd - reference.monthly_usd)
+
+
+def render_modes_text(model: Model, design: Design, workload: Workload) -> str:
+    estimates = mode_estimates(model, design, workload)
+    reference = estimates[0]
+    rows = [
+        (
+            est.workload.delivery_mode,
+            money(est.monthly_usd),
+            f"{est.usd_per_million_events:.4f}",
+            difference(est, reference, per_million=True),
+            difference(est, reference, per_million=False),
+        )
+        for est in estimates
+    ]
+    against = reference.workload.delivery_mode
+    header = ("mode", "USD/month", "USD/1M events", f"vs {against}, USD/1M events", f"vs {against}, USD/month")
+    out = ["", mode_heading(estimates) + ":"] + aligned(header, rows, 1)
+    variants = mode_variants(model, design, workload)
+    if variants:
+        out += ["", "The same, under what the model could not settle (USD/1M events):"]
+        out += [
+            f"  {label}: {usd:.4f} ({signed(usd - reference.usd_per_million_events)} against {reference.workload.delivery_mode})"
+            for label, usd in variants
+        ]
+    return "\n".join(out) + "\n"
+
+
+def line_table(estimates: list[Estimate], titles: list[str]) -> list[str]:
+    """A markdown table of USD per 1M events, one row per stage and item, one column per estimate,
+    with the totals per 1M events and per month."""
+    out = ["| stage | item | " + " | ".join(titles) + " |", "| --- | --- |" + " ---: |" * len(estimates)]
+    stages = list(dict.fromkeys(line.stage for est in estimates for line in est.lines))
+    keys = list(dict.fromkeys((line.stage, line.item) for est in estimates for line in est.lines))
+    keys.sort(key=lambda key: stages.index(key[0]))  # stable: items keep their order within a stage
+    for stage, item in keys:
+        cells = []
+        for est in estimates:
+            found = [line for line in est.lines if (line.stage, line.item) == (stage, item)]
+            cells.append(
+                " ".join(
+                    f"{est.per_million_events(line.usd):.4f}" + (f" ({line.detail})" if line.detail else "")
+                    for line in found
+                )
+                or "–"
+            )
+        out.append(f"| {stage} | {item} | " + " | ".join(cells) + " |")
+    out.append("| **total** | | " + " | ".join(f"**{est.usd_per_million_events:.4f}**" for est in estimates) + " |")
+    out.append("| total per month | | " + " | ".join(f"{money(est.monthly_usd)}" for est in estimates) + " |")
+    return out
+
+
+def modes_markdown(model: Model, design: Design, workload: Workload) -> list[str]:
+    estimates = mode_estimates(model, design, workload)
+    reference = estimates[0]
+    out = ["", f"#### {mode_heading(estimates)}", "", "USD per 1M events:", ""]
+    out += line_table(estimates, [mode_title(est) for est in estimates])
+    out.append(
+        f"| **against `{reference.workload.delivery_mode}`, per 1M events** | | "
+        + " | ".join(f"**{difference(est, reference, per_million=True)}**" for est in estimates)
+        + " |"
+    )
+    out.append(
+        f"| against `{reference.workload.delivery_mode}`, per month | | "
+        + " | ".join(difference(est, reference, per_million=False) for est in estimates)
+        + " |"
+    )
+    out += ["", "The same, under what the model could not settle:", ""]
+    out += [
+        f"- {label}: {usd:.4f} USD per 1M events ({signed(usd - reference.usd_per_million_events)} against `{reference.workload.delivery_mode}`)"
+        for label, usd in mode_variants(model, design, workload)
+    ]
+    return out
 
 
 def ratio_lines(estimates: list[Estimate]) -> list[str]:
@@ -774,29 +1067,11 @@ def render_markdown(
     """The reference section of docs/cost.md: line items per design, the prices, the assumptions
     and the capacity table, all from the same data the command uses."""
     out = [f"Scenario: {scenario_text(estimates[0].workload, model)}. USD per 1M events:", ""]
-    out.append("| stage | item | " + " | ".join(column_title(est) for est in estimates) + " |")
-    out.append("| --- | --- |" + " ---: |" * len(estimates))
-    stages = list(dict.fromkeys(line.stage for est in estimates for line in est.lines))
-    keys = list(dict.fromkeys((line.stage, line.item) for est in estimates for line in est.lines))
-    keys.sort(key=lambda key: stages.index(key[0]))  # stable: items keep their order within a stage
-    for stage, item in keys:
-        cells = []
-        for est in estimates:
-            found = [line for line in est.lines if (line.stage, line.item) == (stage, item)]
-            cells.append(
-                " ".join(
-                    f"{est.per_million_events(line.usd):.4f}" + (f" ({line.detail})" if line.detail else "")
-                    for line in found
-                )
-                or "–"
-            )
-        out.append(f"| {stage} | {item} | " + " | ".join(cells) + " |")
-    out.append(
-        "| **total** | | " + " | ".join(f"**{est.usd_per_million_events:.4f}**" for est in estimates) + " |"
-    )
-    out.append("| total per month | | " + " | ".join(f"{money(est.monthly_usd)}" for est in estimates) + " |")
+    out += line_table(estimates, [column_title(est) for est in estimates])
     out.append("")
     out += [f"- {line}" for line in ratio_lines(estimates)]
+    deployed = estimates[-1]
+    out += modes_markdown(model, deployed.design, deployed.workload)
     out.append("")
 
     out += sensitivity(model, estimates)
@@ -823,7 +1098,8 @@ def render_markdown(
         out.append(f"| {price['what']} | {amount} per {per} | {price['source']} | {verified} |")
     out += ["", "#### Assumptions", "", "| assumption | value | basis |", "| --- | --- | --- |"]
     for key, assumption in model.prices["assumptions"].items():
-        out.append(f"| `{key}` | {assumption['value']:,} {assumption['unit']} | {assumption['basis']} |")
+        upper = f" (up to {assumption['upper']:,})" if "upper" in assumption else ""
+        out.append(f"| `{key}` | {assumption['value']:,}{upper} {assumption['unit']} | {assumption['basis']} |")
 
     this = [est for est in estimates if est.design.key == "this"][-1]
     out += [
@@ -859,7 +1135,7 @@ def parse_args(argv: list[str], pipeline: dict, prices: dict) -> argparse.Namesp
     parser.add_argument(
         "--events-per-record",
         help="events packed in one Kinesis record (NDJSON), or 'fill' to pack as the validator does"
-        " (packing.target_record_bytes); default: the delivery mode's (delivery_modes.*.packs)",
+        " (packing.target_record_bytes, the default); modes that do not pack (delivery_modes.*.packs) write 1",
     )
     parser.add_argument(
         "--event-types",
@@ -873,7 +1149,18 @@ def parse_args(argv: list[str], pipeline: dict, prices: dict) -> argparse.Namesp
         default=prices["prices"]["snowflake_credit"]["usd"],
         help="USD per Snowflake credit",
     )
-    parser.add_argument("--delivery-mode", choices=sorted(LOADERS), default="snowpipe")
+    parser.add_argument(
+        "--delivery-mode",
+        choices=list(pipeline["delivery_modes"]["modes"]),
+        default=DEFAULT_DELIVERY_MODE,
+        help="config/pipeline.json delivery_modes; the per-mode table compares them all",
+    )
+    parser.add_argument(
+        "--streaming-architecture",
+        choices=STREAMING_ARCHITECTURES,
+        default=STREAMING_ARCHITECTURES[0],
+        help="how Snowpipe Streaming bills the Snowflake destination (not documented; docs/cost.md)",
+    )
     # both: the seed and this design, like-for-like and as deployed (the ratios need the seed).
     parser.add_argument("--design", choices=("this", "like", "seed", "both"), default="both")
     parser.add_argument(
@@ -898,11 +1185,13 @@ def parse_args(argv: list[str], pipeline: dict, prices: dict) -> argparse.Namesp
             "--events-per-second, --event-bytes, --events-per-request and --event-types must be positive, --credit-price not negative"
         )
     if args.events_per_record is None:
-        args.events_per_record = "fill" if pipeline["delivery_modes"]["modes"][args.delivery_mode]["packs"] else "1"
+        args.events_per_record = "fill"
     if args.events_per_record != "fill" and not (
         args.events_per_record.isdigit() and int(args.events_per_record) >= 1
     ):
         parser.error("--events-per-record must be a whole number >= 1 or 'fill'")
+    if args.events_per_record not in ("fill", "1") and not pipeline["delivery_modes"]["modes"][args.delivery_mode]["packs"]:
+        parser.error(f"--events-per-record: delivery mode {args.delivery_mode} does not pack (delivery_modes.{args.delivery_mode}.packs is false)")
     return args
 
 
@@ -920,6 +1209,7 @@ def main(argv: list[str] | None = None) -> int:
         args.credit_price,
         args.event_types,
         args.delivery_mode,
+        args.streaming_architecture,
     )
     all_designs = designs(pipeline)
     if args.markdown or args.write_docs:
@@ -937,6 +1227,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     chosen = ("seed", "like", "this") if args.design == "both" else (args.design,)
     sys.stdout.write(render_text(model, [estimate(model, all_designs[key], workload) for key in chosen]))
+    # The seed has one delivery, the default mode's.
+    for key in chosen:
+        if all_designs[key].switches_delivery:
+            sys.stdout.write(render_modes_text(model, all_designs[key], workload))
     return 0
 
 

@@ -354,10 +354,12 @@ def differences(row: Sequence[Any], event: Mapping[str, Any]) -> list[str]:
 def delivered_by(file_name: Any) -> str | None:
     """The delivery mode a row's FILE_NAME shows (docs/latency.md, "The same table contract"): the
     pipe's file under the mode's events prefix layout, or `kinesis/<shard>/<sequence>` without a
-    file (snowpipe_streaming)."""
+    file (snowpipe_streaming). The file's path may or may not start with the stage's own prefix
+    (Snowflake documents METADATA$FILENAME as "the full path to the data file"; not yet seen)."""
     if not isinstance(file_name, str):
         return None
     events = PIPELINE.prefixes["events"]
+    file_name = file_name.removeprefix(events)
     for mode in PIPELINE.delivery_modes:
         settings = PIPELINE.delivery(mode)
         if settings["destination"] == "snowflake":

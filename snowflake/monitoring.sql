@@ -53,7 +53,8 @@ FROM TABLE(${database}.INFORMATION_SCHEMA.VALIDATE_PIPE_LOAD(
     START_TIME => DATEADD(HOUR, -24, CURRENT_TIMESTAMP())
 ));
 
--- 5. End-to-end latency: API receipt to Snowflake load, per hour.
+-- 5. End-to-end latency: API receipt to Snowflake load, per hour. The S3 modes only: rows that
+--    Snowpipe Streaming inserts have no LOADED_AT (docs/latency.md; scripts/probe measures them).
 SELECT DATE_TRUNC(HOUR, LOADED_AT) AS HOUR,
        COUNT(*) AS ROWS_LOADED,
        APPROX_PERCENTILE(DATEDIFF(MILLISECOND, RECEIVED_AT, LOADED_AT), 0.5) AS P50_MS,

@@ -5,7 +5,9 @@ mirrors each new object into the local stage folder, and loads it with the proje
 Like Snowpipe with the pipe's ON_ERROR = SKIP_FILE, it loads each file once and whole: a file
 already in the copy history is skipped, and a file with any row that cannot be parsed or cast
 loads nothing, is recorded as LOAD_FAILED with its first error, and is not tried again (the other
-files keep loading). It is at least once: a message is deleted only after its files are loaded or
+files keep loading). The files of one receive are loaded in one statement and one transaction
+(fakesnow's cost is per statement, and a flush writes one file per partition); when that fails,
+they are loaded one by one, so one bad file fails alone. It is at least once: a message is deleted only after its files are loaded or
 failed, so a crash means a redelivery, and EVENTS_DEDUP hides any repeat. A failure that is not
 the data's (anything but a data exception) is retried, at most MAX_ATTEMPTS times per file.
 
@@ -21,6 +23,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
@@ -43,8 +46,8 @@ VISIBILITY_TIMEOUT_SECONDS = 30
 DOWNLOAD_THREADS = 8
 # A load that fails for another reason than its data is retried this many times, then failed.
 MAX_ATTEMPTS = 3
-# SQLSTATE classes of errors the file's data causes: 22 data exception, 23 integrity constraint.
-_DATA_ERROR_CLASSES = ("22", "23")
+# The most staged data one statement loads (DuckDB needs about 20 times the input at its peak).
+BATCH_MAX_BYTES = 8 * 1024 * 1024
 # The body of a reload request on the pipe's queue (sent by `scripts/local reload`).
 RELOAD_KEY = "rtstreamReload"
 
@@ -84,9 +87,11 @@ class Loader:
         if history_is_new:
             # A warehouse from before the dedup history: its rows go in once, as the stream's
             # initial rows do in Snowflake.
-            self.cursor.execute(snowflake_shim.merge_statement(file_rows=False))
+            self.cursor.execute(snowflake_shim.merge_statement())
             self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE STATUS = 'LOADED'")
-        self.merge = snowflake_shim.merge_statement(file_rows=True)
+        self.unmerged, self.merged_at = True, time.monotonic()
+        self.merge = snowflake_shim.merge_statement(
+            f"FILE_NAME IN (SELECT FILE_NAME FROM {COPY_HISTORY} WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE)")
         self._merge_pending()
         copy = snowflake_shim.render("pipe_copy")
         if _on_error(copy) != "SKIP_FILE":
@@ -126,19 +131,75 @@ class Loader:
 
     def handle(self, messages: list[dict]) -> None:
         reloads = [message for message in messages if RELOAD_KEY in json.loads(message["Body"])]
-        notified = [(message, _created_objects(message)) for message in messages if message not in reloads]
-        objects = {(bucket, key) for _, created in notified for bucket, key in created}
-        fetched = dict(zip(objects, self.downloads.map(self._fetch, objects)))
+        notified = [(message, self._in_stage(_created_objects(message))) for message in messages if message not in reloads]
+        objects = list(dict.fromkeys((bucket, key) for _, created in notified for bucket, key in created))
+        done = self._load_all(dict(zip(objects, self.downloads.map(self._fetch, objects))))
         for message, created in notified:
-            if all(self._load(bucket, key, fetched[bucket, key]) for bucket, key in created):
+            if all(done[bucket, key] for bucket, key in created):
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         for message in reloads:
             if all(self._reload(name) for name in json.loads(message["Body"])[RELOAD_KEY]["files"]):
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        # After the batch's loads, not between them: the merge is off the rows' way to the view
-        # (EVENTS_DEDUP reads recent rows from EVENTS), as Snowflake's task runs beside the pipe.
-        if messages:
+        # Off the rows' way to the view (EVENTS_DEDUP reads recent rows from EVENTS), as Snowflake's
+        # task runs on its schedule beside the pipe: when idle, or at most every few seconds.
+        self.unmerged = self.unmerged or bool(messages)
+        if self.unmerged and (not messages or time.monotonic() - self.merged_at >= snowflake_shim.MERGE_EVERY_SECONDS):
             self._merge_pending()
+
+    def _in_stage(self, objects: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The objects under the stage's URL (the data bucket's events prefix); like Snowpipe,
+        the pipe loads nothing else (and two keys must never share a file name)."""
+        inside = [(bucket, key) for bucket, key in objects
+                  if bucket == self.data_bucket and key.startswith(self.stage_prefix)]
+        for bucket, key in set(objects) - set(inside):
+            log.warning("ignoring s3://%s/%s: outside the stage s3://%s/%s", bucket, key, self.data_bucket, self.stage_prefix)
+        return inside
+
+    def _load_all(self, fetched: dict[tuple[str, str], bytes | None]) -> dict[tuple[str, str], bool]:
+        """Loads the notified files not in the history yet, up to BATCH_MAX_BYTES per statement;
+        one by one (`_load`) a file alone, or the files of a statement that failed. True: done
+        with the file (loaded, failed or skipped); False: keep its message for a retry."""
+        names = {key: self._stage_path(key) for _, key in fetched}
+        known = self._in_history(list(names.values()))
+        self.daemon.count(files_skipped=sum(names[key] in known for _, key in fetched))
+        done = {file: True for file in fetched if names[file[1]] in known}
+        batch: dict[tuple[str, str], bytes | None] = {}
+        for file, data in fetched.items():
+            if file in done:
+                continue
+            if batch and sum(len(d or b"") for d in batch.values()) + len(data or b"") > BATCH_MAX_BYTES:
+                done |= self._load_batch(batch, names)
+                batch = {}
+            batch[file] = data
+        return done | self._load_batch(batch, names)
+
+    def _load_batch(self, batch: dict[tuple[str, str], bytes | None], names: dict[str, str]) -> dict[tuple[str, str], bool]:
+        parsed = {}
+        if len(batch) > 1 and all(data is not None for data in batch.values()):
+            with contextlib.suppress(ValueError):  # a file that cannot be read fails alone, below
+                parsed = {names[key]: snowflake_shim.staged_lines(data, self.file_format) for (_, key), data in batch.items()}
+        if parsed:
+            started = datetime.now(timezone.utc)
+            try:
+                self._insert(self.pipe, started, parsed)
+            except Exception as error:  # noqa: BLE001 - which file it was, the loads one by one tell
+                log.info("loading %d files in one statement failed (%s); loading them one by one", len(parsed), error)
+            else:
+                rows = sum(map(len, parsed.values()))
+                self.daemon.count(files_loaded=len(parsed), rows_loaded=rows)
+                log.info("loaded %d files: %d rows in %.0f ms", len(parsed), rows,
+                         (datetime.now(timezone.utc) - started).total_seconds() * 1000)
+                return dict.fromkeys(batch, True)
+        return {(bucket, key): self._load(bucket, key, data) for (bucket, key), data in batch.items()}
+
+    def _in_history(self, file_names: list[str]) -> set[str]:
+        """Those of the files the copy history has, loaded or failed (the pipe skips them)."""
+        if not file_names:
+            return set()
+        self.cursor.execute(
+            f"SELECT DISTINCT FILE_NAME FROM {COPY_HISTORY} WHERE FILE_NAME IN ({', '.join('?' * len(file_names))})",
+            file_names)
+        return {row[0] for row in self.cursor.fetchall()}
 
     def _reload(self, file_name: str) -> bool:
         """COPY INTO … FILES = (file_name) with the pipe's statement: loads the file unless a load
@@ -173,11 +234,9 @@ class Loader:
         history, loaded or failed. False means: keep the message for a retry."""
         pipe = None if reload else self.pipe
         file_name = self._stage_path(key)
-        if not reload:
-            self.cursor.execute(f"SELECT COUNT(*) FROM {COPY_HISTORY} WHERE FILE_NAME = ?", [file_name])
-            if self.cursor.fetchone()[0]:
-                self.daemon.count(files_skipped=1)
-                return True
+        if not reload and self._in_history([file_name]):
+            self.daemon.count(files_skipped=1)
+            return True
         if data is None:
             return False
         started = datetime.now(timezone.utc)
@@ -186,7 +245,7 @@ class Loader:
                 lines = snowflake_shim.staged_lines(data, self.file_format)
             except ValueError as error:
                 raise DataError(str(error), None) from None
-            self._insert(file_name, pipe, started, lines)
+            self._insert(pipe, started, {file_name: lines})
         except DataError as error:
             self._fail(file_name, pipe, error)
             return True
@@ -203,35 +262,40 @@ class Loader:
                  (datetime.now(timezone.utc) - started).total_seconds() * 1000)
         return True
 
-    def _insert(self, file_name: str, pipe: str | None, started: datetime, lines: list[str]) -> None:
-        """The file's rows and its LOADED history row in one transaction; DataError (nothing
-        written) when a row cannot be cast or stored."""
+    def _insert(self, pipe: str | None, started: datetime, files: dict[str, list[str]]) -> None:
+        """The files' rows and their LOADED history rows in one transaction; DataError (nothing
+        written) when a row cannot be cast or stored (its line is found for a single file)."""
         try:
             self.cursor.execute("BEGIN TRANSACTION")
-            self.cursor.execute(self.load.sql, self.load.params(file_name, started.isoformat(), lines))
-            self._record(file_name, pipe, "LOADED", len(lines), None, None)
+            self.cursor.execute(self.load.sql(len(files)), self.load.params(started.isoformat(), files))
+            self._record(pipe, "LOADED", {name: len(lines) for name, lines in files.items()})
             self.cursor.execute("COMMIT")
         except Exception as error:
             with contextlib.suppress(Exception):
                 self.cursor.execute("ROLLBACK")
-            if not _is_data_error(error):
+            if not snowflake_shim.is_data_error(error):
                 raise
-            raise DataError(str(error), self._first_bad_line(file_name, started, lines)) from None
+            line = None
+            if len(files) == 1:
+                ((file_name, lines),) = files.items()
+                line = self._first_bad_line(file_name, started, lines)
+            raise DataError(str(error), line) from None
 
     def _merge_pending(self) -> None:
-        """What Snowflake's merge task does with its stream (snowflake/dedup_merge.sql), for each
-        loaded file not merged yet. Not in the load's transaction: fakesnow runs a MERGE through a
-        temporary table, and DuckDB writes one database per transaction. A crash between a merge
-        and its mark merges the file again, which changes nothing; a failed merge is retried
-        after the next load or at the next start, as a task's next run would."""
-        self.cursor.execute(f"SELECT DISTINCT FILE_NAME FROM {COPY_HISTORY} WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE")
-        for (file_name,) in self.cursor.fetchall():
-            try:
-                self.cursor.execute(self.merge, [file_name])
-            except Exception:  # noqa: BLE001 - the rows stay in EVENTS and in the view's recent part
-                log.exception("merging %s into the dedup history failed; it will be retried", file_name)
-                return
-            self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE FILE_NAME = ? AND STATUS = 'LOADED'", [file_name])
+        """What Snowflake's merge task does with its stream (snowflake/dedup_merge.sql), in one
+        statement over the loaded files not merged yet. Not in the loads' transaction: fakesnow
+        runs a MERGE through a temporary table, and DuckDB writes one database per transaction. A
+        crash between a merge and its mark merges the files again, which changes nothing; a failed
+        merge is retried at the next run or the next start, as a task's next run would."""
+        try:
+            self.cursor.execute(self.merge)
+        except Exception:  # noqa: BLE001 - the rows stay in EVENTS and in the view's recent part
+            log.exception("merging the loaded files into the dedup history failed; it will be retried")
+            self.merged_at = time.monotonic()  # at the next scheduled run, not at every step
+            return
+        # This process is the history's only writer, so the files merged are still the unmarked ones.
+        self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE")
+        self.unmerged, self.merged_at = False, time.monotonic()
 
     def _first_bad_line(self, file_name: str, started: datetime, lines: list[str]) -> int | None:
         """The 1-based line of the file's first error: the shortest failing prefix, by bisection
@@ -239,10 +303,10 @@ class Loader:
         def fails(count: int) -> bool:
             try:
                 self.cursor.execute("BEGIN TRANSACTION")
-                self.cursor.execute(self.load.sql, self.load.params(file_name, started.isoformat(), lines[:count]))
+                self.cursor.execute(self.load.sql(1), self.load.params(started.isoformat(), {file_name: lines[:count]}))
                 return False
             except Exception as error:  # noqa: BLE001
-                return _is_data_error(error)
+                return snowflake_shim.is_data_error(error)
             finally:
                 with contextlib.suppress(Exception):
                     self.cursor.execute("ROLLBACK")
@@ -259,14 +323,16 @@ class Loader:
         self.attempts.pop(file_name, None)
         where = f" (line {error.line})" if error.line else ""
         log.error("skipping %s%s, recorded as LOAD_FAILED: %s", file_name, where, error)
-        self._record(file_name, pipe, "LOAD_FAILED", 0, str(error), error.line)
+        self._record(pipe, "LOAD_FAILED", {file_name: 0}, str(error), error.line)
         self.daemon.count(files_failed=1)
 
-    def _record(self, file_name: str, pipe: str | None, status: str, rows: int,
-                error: str | None, line: int | None) -> None:
+    def _record(self, pipe: str | None, status: str, rows: dict[str, int],
+                error: str | None = None, line: int | None = None) -> None:
+        """One history row per file (`rows`: each file's row count), in one statement."""
         self.cursor.execute(
-            f"INSERT INTO {COPY_HISTORY} ({_HISTORY_COLUMNS}) VALUES (?, ?, CURRENT_TIMESTAMP(), ?, ?, ?, ?)",
-            [file_name, pipe, status, rows, error, line],
+            f"INSERT INTO {COPY_HISTORY} ({_HISTORY_COLUMNS}) VALUES "
+            + ", ".join(["(?, ?, CURRENT_TIMESTAMP(), ?, ?, ?, ?)"] * len(rows)),
+            [value for file_name, count in rows.items() for value in (file_name, pipe, status, count, error, line)],
         )
 
 
@@ -274,11 +340,6 @@ def _on_error(copy_sql: str) -> str:
     """The COPY's ON_ERROR option; SKIP_FILE, Snowpipe's default, when it names none."""
     option = re.search(r"\bON_ERROR\s*=\s*'?(\w+)'?", copy_sql, re.IGNORECASE)
     return option.group(1).upper() if option else "SKIP_FILE"
-
-
-def _is_data_error(error: Exception) -> bool:
-    """An error the file's data causes (a cast, a constraint), as its SQLSTATE class says."""
-    return str(getattr(error, "sqlstate", "") or "").startswith(_DATA_ERROR_CLASSES)
 
 
 def _created_objects(message: dict) -> list[tuple[str, str]]:

@@ -10,11 +10,12 @@ cannot reach, and has no `METADATA$` columns. So the COPY is translated here, by
 syntax tree, into the INSERT … SELECT that Snowflake itself runs for each staged file:
 
     COPY INTO <table> (<columns>) FROM (SELECT <projections> FROM @<stage>) FILE_FORMAT = (...)
- -> INSERT INTO <table> (<columns>) SELECT <projections> FROM (<the file's lines>) STAGED
+ -> INSERT INTO <table> (<columns>) SELECT <projections> FROM (<the files' lines>) STAGED
 
-with `$1` -> each line parsed as a VARIANT (FLATTEN over the file's lines), `METADATA$FILENAME`
--> the file's path relative to the stage, `METADATA$FILE_ROW_NUMBER` -> its 1-based line,
-`METADATA$START_SCAN_TIME` -> when the loader started reading the file. The projections, column
+with `$1` -> each line parsed as a VARIANT (FLATTEN over each file's lines, UNION ALL of the files),
+`METADATA$FILENAME` -> the file's path relative to the stage, `METADATA$FILE_ROW_NUMBER` -> its
+1-based line, `METADATA$START_SCAN_TIME` -> when the loader started reading the files. One
+statement loads one file or several (fakesnow's cost is per statement, not per row). The projections, column
 list, casts and target are the file's own. The file format is looked up by the name the COPY
 gives and honoured for what this pipeline uses (TYPE = JSON, COMPRESSION, STRIP_OUTER_ARRAY).
 """
@@ -22,6 +23,7 @@ gives and honoured for what this pipeline uses (TYPE = JSON, COMPRESSION, STRIP_
 from __future__ import annotations
 
 import gzip
+import zlib
 import json
 import string
 from dataclasses import dataclass
@@ -31,18 +33,33 @@ from sqlglot import exp
 
 from .settings import PIPELINE, SNOWFLAKE_SQL_DIR
 
-# The row source that replaces `@<stage>`: one row per line of one staged file.
+# The row source that replaces `@<stage>`: one row per line of one staged file; a load of several
+# files is the UNION ALL of one such SELECT per file. (One FLATTEN over all the files, then a
+# LATERAL FLATTEN over each one's lines, would carry a whole file on each of its rows: quadratic.)
 _STAGED = "STAGED"
-_STAGED_ROWS = f"""(
-    SELECT F.VALUE AS DOC, ? AS FILE_NAME, F.INDEX + 1 AS FILE_ROW_NUMBER,
+_STAGED_FILE = """SELECT F.VALUE AS DOC, ? AS FILE_NAME, F.INDEX + 1 AS FILE_ROW_NUMBER,
            CAST(? AS TIMESTAMP_LTZ) AS START_SCAN_TIME
-    FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) F
-) {_STAGED}"""
+    FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) F"""
+# Stands for the files' SELECTs in the translated statement until FileLoad.sql puts them in.
+_FILES_MARKER = "RTSTREAM_STAGED_FILES"
 _METADATA_COLUMNS = {
     "METADATA$FILENAME": "FILE_NAME",
     "METADATA$FILE_ROW_NUMBER": "FILE_ROW_NUMBER",
     "METADATA$START_SCAN_TIME": "START_SCAN_TIME",
 }
+
+
+# How often the local stand-ins for Snowflake's merge task (the loader's and the streaming
+# destination's) merge new rows into the dedup history: off the rows' way to EVENTS_DEDUP, whose
+# recent part reads EVENTS, so only the history's freshness depends on it.
+MERGE_EVERY_SECONDS = 5.0
+# SQLSTATE classes of errors a row's values cause: 22 data exception, 23 integrity constraint.
+_DATA_ERROR_CLASSES = ("22", "23")
+
+
+def is_data_error(error: Exception) -> bool:
+    """An error the data causes (a cast, a constraint), as its SQLSTATE class says."""
+    return str(getattr(error, "sqlstate", "") or "").startswith(_DATA_ERROR_CLASSES)
 
 
 # The dedup placeholders of the SQL, from config/pipeline.json dedup as Terraform fills them
@@ -87,25 +104,32 @@ def dedup_history() -> str:
     return f"{names['database']}.{names['schema']}.{names['dedup_view']}_HISTORY"
 
 
-def merge_statement(file_rows: bool) -> str:
+def merge_statement(rows: str | None = None) -> str:
     """dedup_merge.sql over the rows of EVENTS a load appended, the local stand-in for the
-    append-only stream Snowflake's task reads: those of one file (bind its name to the `?`) after
-    each load, or all of EVENTS once when the history is new (the stream's SHOW_INITIAL_ROWS)."""
+    append-only stream Snowflake's task reads: those matching the condition `rows` (for example
+    the files loaded since the last merge), or all of EVENTS when the history is new (the
+    stream's SHOW_INITIAL_ROWS)."""
     names = PIPELINE.snowflake
     table = f"{names['database']}.{names['schema']}.{names['table']}"
-    return render("dedup_merge", changes=f"(SELECT * FROM {table} WHERE FILE_NAME = ?)" if file_rows else table)
+    return render("dedup_merge", changes=f"(SELECT * FROM {table} WHERE {rows})" if rows else table)
 
 
 @dataclass(frozen=True)
 class FileLoad:
-    """The pipe's COPY, translated to load one staged file: run `sql` with `params(...)`."""
+    """The pipe's COPY, translated to load staged files: run `sql(len(files))` with
+    `params(start_scan_time, files)`."""
 
-    sql: str
+    template: str
     file_format: str
 
+    def sql(self, file_count: int) -> str:
+        return self.template.replace(f"SELECT * FROM {_FILES_MARKER}", "\nUNION ALL\n".join([_STAGED_FILE] * file_count))
+
     @staticmethod
-    def params(file_name: str, start_scan_time: str, lines: list[str]) -> list[str]:
-        return [file_name, start_scan_time, "[" + ",".join(lines) + "]"]
+    def params(start_scan_time: str, files: dict[str, list[str]]) -> list[str]:
+        """`files`: each file's name and its lines, spliced in as they are (not re-serialised), so
+        PARSE_JSON reads exactly the staged text."""
+        return [value for name, lines in files.items() for value in (name, start_scan_time, "[" + ",".join(lines) + "]")]
 
 
 def translate_copy(copy_sql: str) -> FileLoad:
@@ -125,9 +149,12 @@ def translate_copy(copy_sql: str) -> FileLoad:
         return node
 
     projections = [projection.transform(to_staged) for projection in select.expressions]
-    rows = sqlglot.parse_one(f"SELECT * FROM {_STAGED_ROWS}", read="snowflake").args["from_"]
+    rows = sqlglot.parse_one(f"SELECT * FROM (SELECT * FROM {_FILES_MARKER}) {_STAGED}", read="snowflake").args["from_"]
     insert = exp.Insert(this=copy.this, expression=exp.Select(expressions=projections, from_=rows))
-    return FileLoad(sql=insert.sql(dialect="snowflake"), file_format=_format_name(copy))
+    template = insert.sql(dialect="snowflake")
+    if template.count(f"SELECT * FROM {_FILES_MARKER}") != 1:
+        raise ValueError(f"the translated COPY must read the staged files once: {template}")
+    return FileLoad(template=template, file_format=_format_name(copy))
 
 
 def _format_name(copy: exp.Copy) -> str:
@@ -156,7 +183,10 @@ def staged_lines(data: bytes, options: dict) -> list[str]:
         raise NotImplementedError(f"file format {options}: only newline-delimited JSON is supported locally")
     compression = str(options.get("COMPRESSION", "AUTO")).upper()
     if compression == "GZIP" or (compression == "AUTO" and data[:2] == b"\x1f\x8b"):
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:  # the file's fault: it fails, alone
+            raise ValueError(f"the file is not valid gzip: {error}") from None
     elif compression not in ("AUTO", "NONE"):
         raise NotImplementedError(f"COMPRESSION = {compression}")
     # Records end at "\n" only: str.splitlines() would also cut at U+0085, U+2028 and U+2029,

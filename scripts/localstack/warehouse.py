@@ -17,6 +17,9 @@ import snowflake.connector
 
 from .settings import LOCAL, PIPELINE
 
+# The local warehouse's share of the machine (a development stack runs beside builds and tests).
+MEMORY_LIMIT = "4GB"
+
 
 def open_file():
     """A fakesnow connection on the warehouse files, in this process (only one process may)."""
@@ -25,7 +28,14 @@ def open_file():
     # fakesnow's own advice to itself, printed on every query: not for our users.
     warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
     LOCAL.warehouse.mkdir(parents=True, exist_ok=True)
-    return FakeSnow(db_path=LOCAL.warehouse)
+    fake_snow = FakeSnow(db_path=LOCAL.warehouse)
+    # DuckDB's defaults are 80 % of the machine's memory and a spill folder in the working
+    # directory (the repository): a bounded share, and a spill folder inside .local.
+    spill = LOCAL.home / "warehouse-spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    fake_snow.duck_conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    fake_snow.duck_conn.execute(f"SET temp_directory = '{spill}'")
+    return fake_snow
 
 
 def server_is_up() -> bool:

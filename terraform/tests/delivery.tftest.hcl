@@ -210,8 +210,11 @@ run "snowflake_destination_streams_and_backs_up_every_record" {
   }
 
   assert {
-    condition     = length(aws_secretsmanager_secret.snowflake) == 1 && aws_secretsmanager_secret.snowflake[0].kms_key_id == var.kms_key_arn
-    error_message = "The key-pair secret exists, encrypted with the pipeline key."
+    condition = (
+      length(aws_secretsmanager_secret.snowflake) == 1 && aws_secretsmanager_secret.snowflake[0].kms_key_id == var.kms_key_arn
+      && aws_secretsmanager_secret.snowflake[0].recovery_window_in_days == 0
+    )
+    error_message = "The key-pair secret exists, encrypted with the pipeline key, and goes at once when the mode changes (a switch back can create it again)."
   }
 }
 

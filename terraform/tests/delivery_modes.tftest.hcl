@@ -44,6 +44,11 @@ run "snowpipe_is_the_default" {
   }
 
   assert {
+    condition     = output.alarms["s3-delivery-errors"].metric_name == "DeliveryToS3.Success"
+    error_message = "The S3 modes' delivery errors are the share of successful S3 puts."
+  }
+
+  assert {
     condition     = output.table_name == "RTSTREAM.RAW.EVENTS" && output.dedup_view_name == "RTSTREAM.RAW.EVENTS_DEDUP"
     error_message = "The table contract is the same in every mode."
   }
@@ -108,6 +113,11 @@ run "snowpipe_streaming_has_no_pipe" {
   assert {
     condition     = output.alarms["snowflake-delivery-freshness"].metric_name == "DeliveryToSnowflake.DataFreshness" && !contains(keys(output.alarms), "s3-delivery-freshness")
     error_message = "snowpipe_streaming alarms on Firehose's DeliveryToSnowflake metrics, not the S3 ones."
+  }
+
+  assert {
+    condition     = output.alarms["snowflake-delivery-errors"].metric_name == "DeliveryToS3.Records"
+    error_message = "snowpipe_streaming's delivery errors are records Firehose wrote to S3 because it could not insert them."
   }
 
   assert {

@@ -4,6 +4,7 @@ loading, and the documented re-load path (`scripts/local reload`) loads it once 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -14,6 +15,7 @@ from e2e_helpers import eventually, query, wait_for_rows
 
 from localstack.aws import client
 from localstack.loader import COPY_HISTORY
+from localstack.resources import pipe_queue_url
 from localstack.settings import PIPELINE
 
 TABLE = PIPELINE.snowflake["table"]
@@ -103,3 +105,63 @@ def test_a_bad_row_fails_its_file_once_and_the_reload_path_loads_it_after_the_fi
     assert f"{bad_name}: already loaded" in again.stderr
     assert len(_history(bad_name)) == 2
     assert len(_rows(bad_name)) == ROWS_PER_FILE
+
+
+@contextlib.contextmanager
+def _bucket_notifications_off(s3, bucket: str):
+    """While inside, S3 notifies nobody of new objects: the test's own message is the only one
+    naming them, so the loader receives them together (the stack is the test's alone)."""
+    saved = s3.get_bucket_notification_configuration(Bucket=bucket)
+    saved.pop("ResponseMetadata", None)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    try:
+        yield
+    finally:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=saved)
+
+
+def _notify(bucket: str, keys: list[str]) -> None:
+    """One S3 event notification announcing several objects, on the pipe's queue: the loader
+    receives them together, as it does a flush's partition files."""
+    records = [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
+               for key in keys]
+    client("sqs").send_message(QueueUrl=pipe_queue_url(), MessageBody=json.dumps({"Records": records}))
+
+
+def test_files_received_together_load_together_and_a_bad_one_still_fails_alone(api):
+    run = uuid.uuid4().hex[:12]
+    bucket, prefix = PIPELINE.names["data_bucket"], PIPELINE.prefixes["events"]
+    folder = f"event_type=page_view/dt={datetime.now(timezone.utc):%Y-%m-%d}/load-batches-{run}-"
+    names = {name: folder + name for name in ("first", "bad", "second", "third", "fourth", "gzip")}
+    s3 = client("s3")
+    with _bucket_notifications_off(s3, bucket):
+        for name, file_name in names.items():
+            # "gzip": gzip's magic bytes, then garbage (COMPRESSION = AUTO takes it for gzip).
+            body = b"\x1f\x8b" + b"garbage" * 10 if name == "gzip" else _ndjson(run, name, BAD_LINE if name == "bad" else None)
+            s3.put_object(Bucket=bucket, Key=prefix + file_name, Body=body)
+
+    # A bad file among good ones: the one statement fails, the files load one by one, and only
+    # the bad files are skipped, with their first error (and line, where a line is at fault).
+    _notify(bucket, [prefix + names[name] for name in ("first", "bad", "gzip", "second")])
+    for name in ("first", "second"):
+        wait_for_rows(f"SELECT 1 FROM {TABLE} WHERE FILE_NAME = %s", [names[name]], ROWS_PER_FILE)
+        [loaded] = _history(names[name])
+        assert (loaded["STATUS"], loaded["ROW_COUNT"]) == ("LOADED", ROWS_PER_FILE)
+    [failed] = eventually(lambda: _history(names["bad"]), bool)
+    assert (failed["STATUS"], failed["FIRST_ERROR_LINE_NUMBER"]) == ("LOAD_FAILED", BAD_LINE)
+    [not_gzip] = eventually(lambda: _history(names["gzip"]), bool)
+    assert not_gzip["STATUS"] == "LOAD_FAILED" and "gzip" in not_gzip["FIRST_ERROR_MESSAGE"]
+    assert _rows(names["bad"]) == [] and _rows(names["gzip"]) == []
+
+    # Good files together load whole, each with its own name and row numbers; a file named again
+    # is skipped, not loaded twice; an object outside the stage is not loaded at all.
+    _notify(bucket, [prefix + names["third"], prefix + names["fourth"], prefix + names["first"], names["third"]])
+    for name in ("third", "fourth"):
+        wait_for_rows(f"SELECT 1 FROM {TABLE} WHERE FILE_NAME = %s", [names[name]], ROWS_PER_FILE)
+    loaded = query(f"SELECT FILE_NAME, FILE_ROW_NUMBER, EVENT_ID FROM {TABLE} WHERE FILE_NAME IN (%s, %s)",
+                   [names["third"], names["fourth"]])
+    for name in ("third", "fourth"):
+        rows = sorted((row["FILE_ROW_NUMBER"], row["EVENT_ID"]) for row in loaded if row["FILE_NAME"] == names[name])
+        assert rows == [(line, f"load-failures-{run}-{name}-{line}") for line in range(1, ROWS_PER_FILE + 1)]
+        assert [row["STATUS"] for row in _history(names[name])] == ["LOADED"]
+    assert len(_rows(names["first"])) == ROWS_PER_FILE and len(_history(names["first"])) == 1

@@ -151,6 +151,9 @@ def test_latency_percentiles_are_nearest_rank():
 def test_the_rows_file_names_tell_the_delivery_mode():
     assert delivered_by("event_type=page_view/dt=2026-11-26/rtstream-delivery-1-2026-11-26-21-00-00-x") == "snowpipe"
     assert delivered_by("dt=2026-11-26/rtstream-delivery-1-2026-11-26-21-00-00-x") == "snowpipe_fresh"
+    # With the stage's prefix too, should METADATA$FILENAME hold the object's whole key.
+    assert delivered_by("events/event_type=page_view/dt=2026-11-26/rtstream-delivery-1-x") == "snowpipe"
+    assert delivered_by("events/dt=2026-11-26/rtstream-delivery-1-x") == "snowpipe_fresh"
     assert delivered_by("kinesis/shardId-000000000000/49600000000000000000000") == "snowpipe_streaming"
     assert delivered_by("somewhere/else") is None and delivered_by(None) is None
     # The figures are labelled with the mode given; rows of another mode are a problem.

@@ -59,15 +59,17 @@ def warehouse():
 class Warehouse:
     def __init__(self, cursor):
         self.cursor = cursor
-        self.merge_sql = snowflake_shim.merge_statement(file_rows=True)
+        self.merge_sql = snowflake_shim.merge_statement("FILE_NAME = ?")
 
-    def load(self, file_name: str, *rows: tuple[str, float]) -> None:
+    def load(self, file_name: str, *rows: tuple[str, float], streamed: bool = False) -> None:
         """Appends rows (event id, minutes since it was received) as one file, the way the pipe
-        does: FILE_ROW_NUMBER counts from 1, LOADED_AT is now."""
+        does: FILE_ROW_NUMBER counts from 1, LOADED_AT is now; `streamed`: the way Firehose's
+        Snowflake destination does (snowpipe_streaming), with no LOADED_AT."""
+        loaded_at = "NULL" if streamed else "CURRENT_TIMESTAMP()"
         for number, (event_id, minutes_ago) in enumerate(rows, start=1):
             self.cursor.execute(
                 f"""INSERT INTO {TABLE} (EVENT_ID, EVENT_TYPE, RECEIVED_AT, PAYLOAD, FILE_NAME, FILE_ROW_NUMBER, LOADED_AT)
-                SELECT ?, 'page_view', DATEADD(SECOND, -?, CURRENT_TIMESTAMP()), PARSE_JSON(?), ?, ?, CURRENT_TIMESTAMP()""",
+                SELECT ?, 'page_view', DATEADD(SECOND, -?, CURRENT_TIMESTAMP()), PARSE_JSON(?), ?, ?, {loaded_at}""",
                 [event_id, int(minutes_ago * 60), f'{{"file": "{file_name}"}}', file_name, number],
             )
 
@@ -215,14 +217,17 @@ def test_copies_without_received_at_are_one_row(warehouse):
     assert warehouse.rows(VIEW, "undated") == ["dated"]
 
 
-def test_the_stale_stream_backfill_merges_what_the_stream_lost_and_nothing_twice(warehouse):
+@pytest.mark.parametrize("streamed", [False, True], ids=["pipe", "snowpipe_streaming"])
+def test_the_stale_stream_backfill_merges_what_the_stream_lost_and_nothing_twice(warehouse, streamed):
     """snowflake/README.md, "A stale stream": the merge over dedup_backfill_changes.sql takes the
     rows loaded since the last merge whose event the history lacks; an event kept long ago (out of
-    the window, where the merge would insert a second row) is left alone."""
-    warehouse.load("kept", ("old", WINDOW_MINUTES * 20), ("merged", 60))
+    the window, where the merge would insert a second row) is left alone. In every mode: rows
+    Snowpipe Streaming inserted have no LOADED_AT."""
+    warehouse.load("kept", ("old", WINDOW_MINUTES * 20), ("merged", 60), streamed=streamed)
     warehouse.merge("kept")
     # The stream went stale: these loaded, no merge took them; the recent part no longer shows them.
-    warehouse.load("lost", ("missed", HORIZON * 3), ("missed", HORIZON * 3), ("old", HORIZON * 3), ("merged", HORIZON * 3))
+    warehouse.load("lost", ("missed", HORIZON * 3), ("missed", HORIZON * 3), ("old", HORIZON * 3), ("merged", HORIZON * 3),
+                   streamed=streamed)
     assert warehouse.rows(VIEW, "missed") == []
     backfill = snowflake_shim.render("dedup_merge", changes="(" + snowflake_shim.render("dedup_backfill_changes") + ")")
     warehouse.cursor.execute(backfill)
@@ -240,7 +245,7 @@ def test_the_stale_stream_backfill_merges_what_the_stream_lost_and_nothing_twice
 def test_a_new_history_takes_the_rows_already_loaded(warehouse):
     """The stream's SHOW_INITIAL_ROWS, and the local loader's first start on an old warehouse."""
     warehouse.load("old", ("before", 3 * HORIZON), ("before", 3 * HORIZON), ("also", 2 * HORIZON))
-    warehouse.cursor.execute(snowflake_shim.merge_statement(file_rows=False))
+    warehouse.cursor.execute(snowflake_shim.merge_statement())
     warehouse.cursor.execute(f"SELECT EVENT_ID, FILE_ROW_NUMBER FROM {VIEW} ORDER BY EVENT_ID")
     assert warehouse.cursor.fetchall() == [("also", 3), ("before", 1)]
 

@@ -442,7 +442,7 @@ def test_verify_has_no_aws_no_oidc_token_and_its_own_environment(deploy):
 def test_verify_gets_names_from_apply_and_the_api_key_only_sealed(deploy):
     apply, verify = deploy["jobs"]["apply"], deploy["jobs"]["verify"]
     outputs = apply["outputs"]
-    assert set(outputs) == {"api-url", "view", "warehouse", "reader-role", "probe-user", "sealed-api-key"}
+    assert set(outputs) == {"api-url", "view", "warehouse", "reader-role", "probe-user", "delivery-mode", "sealed-api-key"}
     assert all(value == f"${{{{ steps.endpoints.outputs.{key} }}}}" for key, value in outputs.items())
     used = set(re.findall(r"needs\.apply\.outputs\.([\w-]+)", json.dumps(verify)))
     assert used == set(outputs)
@@ -467,6 +467,7 @@ def test_the_api_key_travels_sealed_from_apply_to_verify(deploy, workspace, seal
         "warehouse_name": "RTSTREAM_PROD_WH",
         "reader_role_name": "RTSTREAM_PROD_READER",
         "probe_user_name": "RTSTREAM_PROD_PROBE",
+        "delivery_mode": "snowpipe_streaming",
     }
     workspace.stub("terraform", 'test "$*" = "output -json"\ncat <<\'JSON\'\n'
                    + json.dumps({k: {"value": v, "sensitive": k == "api_key"} for k, v in outputs.items()}) + "\nJSON\n")
@@ -478,6 +479,7 @@ def test_the_api_key_travels_sealed_from_apply_to_verify(deploy, workspace, seal
     written = workspace.outputs()
     assert written["api-url"] == outputs["api_url"] and written["probe-user"] == "RTSTREAM_PROD_PROBE"
     assert written["view"] == outputs["dedup_view_name"] and written["reader-role"] == "RTSTREAM_PROD_READER"
+    assert written["delivery-mode"] == "snowpipe_streaming"
     assert api_key not in workspace.output.read_text()
     assert not list(workspace.temp.glob("outputs.json")), "terraform output (API key included) is removed"
 
@@ -1060,6 +1062,37 @@ def test_the_plan_fails_without_what_verify_needs(deploy, workspace, seal_keys, 
         assert named in result.stdout and workspace.outputs() == {}
 
 
+def _firehose_change(actions: list[str]) -> dict:
+    return {"address": "module.delivery.aws_kinesis_firehose_delivery_stream.this",
+            "type": "aws_kinesis_firehose_delivery_stream", "change": {"actions": actions}}
+
+
+@pytest.mark.parametrize("changes, ok", [
+    ([], True),
+    ([_firehose_change(["update"])], True),
+    ([_firehose_change(["no-op"]), {"address": "module.api.aws_api_gateway_stage.this",
+                                    "type": "aws_api_gateway_stage", "change": {"actions": ["delete", "create"]}}], True),
+    # A delivery mode switch: the destination is ForceNew, so the stream is replaced.
+    ([_firehose_change(["delete", "create"])], False),
+    ([_firehose_change(["create", "delete"])], False),
+    ([_firehose_change(["delete"])], False),
+])
+def test_the_plan_fails_when_it_would_replace_the_firehose_stream(deploy, workspace, changes, ok):
+    require("jq")
+    plan = deploy["jobs"]["plan"]
+    guard = step_named(plan, "replaces no Firehose stream")
+    assert steps(plan).index(guard) < steps(plan).index(uploads(plan)["tfplan"]), "before the plan can reach the apply"
+    assert guard["if"] == "steps.head.outputs.current == 'true'"
+    plan_json = workspace.temp / "plan.json"
+    plan_json.write_text(json.dumps({"resource_changes": changes}))
+    workspace.stub("terraform", PLAN_JSON_STUB)
+    result = workspace.run(guard, {"PLAN_JSON": str(plan_json)})
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    if not ok:
+        assert "::error::" in result.stdout and "aws_kinesis_firehose_delivery_stream.this" in result.stdout
+        assert "docs/deploy.md" in result.stdout
+
+
 @pytest.mark.parametrize("key, ok", [("good", True), ("", False), ("garbage", False), ("short", False)])
 def test_the_plan_fails_without_a_key_to_seal_the_api_key(deploy, workspace, seal_keys, key, ok):
     require("jq", "openssl")
@@ -1224,6 +1257,9 @@ def test_the_probe_runs_last_as_the_reader(deploy):
     step = steps(verify)[probe]
     for option in ("--api-url", "--view"):
         assert option in step["run"]
+    # The deployed mode labels the p50/p95/p99 the probe writes to the job summary.
+    assert '--mode "$DELIVERY_MODE"' in step["run"]
+    assert step["env"]["DELIVERY_MODE"] == "${{ needs.apply.outputs.delivery-mode }}"
     # The API key through the environment, never the command line (/proc/*/cmdline).
     assert "--api-key" not in step["run"] and "export RTSTREAM_API_KEY" in step["run"]
     assert step["env"]["SNOWFLAKE_ROLE"] == "${{ needs.apply.outputs.reader-role }}"

@@ -43,6 +43,10 @@ resource "aws_secretsmanager_secret" "snowflake" {
   name        = var.snowflake.secret_name
   description = "Snowflake key pair of the Firehose stream ${var.name} (JSON: user, private_key, key_passphrase)."
   kms_key_id  = var.kms_key_arn
+  # Deleted at once when the mode leaves snowpipe_streaming: within a recovery window (30 days by
+  # default) a secret of the same name can't be created, so switching back would fail. It only
+  # holds a copy of a key pair the operator keeps (docs/deploy.md), put again after a switch.
+  recovery_window_in_days = 0
 }
 
 data "aws_iam_policy_document" "assume" {

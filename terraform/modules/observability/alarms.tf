@@ -58,11 +58,27 @@ locals {
   firehose_dimensions = { DeliveryStreamName = var.delivery_stream_name }
 
   # Firehose's delivery metrics are named after its destination: DeliveryToS3.* in the S3 modes,
-  # DeliveryToSnowflake.* in snowpipe_streaming (docs/operations.md marks what is unverified).
-  # Its alarms are s3-delivery-* (stage s3) or snowflake-delivery-* (stage snowpipe).
+  # DeliveryToSnowflake.* in snowpipe_streaming (AWS's "Delivery to Snowflake" metrics, linked in
+  # docs/operations.md). Its alarms are s3-delivery-* (stage s3) or snowflake-delivery-* (stage
+  # snowpipe). A failed delivery shows differently: DeliveryToS3.Success is the share of S3 puts
+  # that succeeded, DeliveryToSnowflake.Success only a count of successful inserts, so in
+  # snowpipe_streaming the signal is DeliveryToS3.Records, which Firehose emits only when it writes
+  # data it could not deliver to Snowflake to S3.
   delivery = {
-    extended_s3 = { alarm = "s3", stage = "s3", metric_prefix = "DeliveryToS3", counts = ["Records", "ObjectCount"], target = "the data bucket" }
-    snowflake   = { alarm = "snowflake", stage = "snowpipe", metric_prefix = "DeliveryToSnowflake", counts = ["Records", "Bytes"], target = "Snowflake (Snowpipe Streaming)" }
+    extended_s3 = {
+      alarm = "s3", stage = "s3", metric_prefix = "DeliveryToS3", counts = ["Records", "ObjectCount"], target = "the data bucket"
+      errors = {
+        metric_name = "DeliveryToS3.Success", statistic = "Minimum", comparison = "LessThanThreshold", threshold = 1
+        description = "Firehose failed to deliver to the data bucket (it retries, then writes the records to its processing-failed output or, after 24 hours of S3 errors, loses them)."
+      }
+    }
+    snowflake = {
+      alarm = "snowflake", stage = "snowpipe", metric_prefix = "DeliveryToSnowflake", counts = ["Records", "Bytes"], target = "Snowflake (Snowpipe Streaming)"
+      errors = {
+        metric_name = "DeliveryToS3.Records", statistic = "Sum", comparison = "GreaterThanThreshold", threshold = 0
+        description = "Firehose could not insert records into Snowflake (rows refused, or inserts failing past its retry duration) and wrote them to its processing-failed output: they are missing from the events table until replayed."
+      }
+    }
   }[var.delivery.destination]
   # The mode's default unless thresholds sets one.
   firehose_freshness_seconds = coalesce(var.thresholds.firehose_freshness_seconds, var.delivery.freshness_seconds)
@@ -156,15 +172,10 @@ locals {
 
   # Firehose's delivery, keyed and staged by its destination (local.delivery).
   delivery_alarms = {
-    "${local.delivery.alarm}-delivery-errors" = merge(local.alarm_defaults, {
-      stage       = local.delivery.stage
-      description = "Firehose failed to deliver to ${local.delivery.target} (it retries, then writes the records to its processing-failed output or, after 24 hours of S3 errors, loses them)."
-      namespace   = "AWS/Firehose"
-      metric_name = "${local.delivery.metric_prefix}.Success"
-      dimensions  = local.firehose_dimensions
-      statistic   = "Minimum"
-      comparison  = "LessThanThreshold"
-      threshold   = 1
+    "${local.delivery.alarm}-delivery-errors" = merge(local.alarm_defaults, local.delivery.errors, {
+      stage      = local.delivery.stage
+      namespace  = "AWS/Firehose"
+      dimensions = local.firehose_dimensions
     })
     "${local.delivery.alarm}-delivery-freshness" = merge(local.alarm_defaults, {
       stage       = local.delivery.stage
