@@ -99,7 +99,8 @@ def test_zero_buffering_writes_an_object_per_processed_batch_with_multipart_requ
     m = model(set_assumptions(zero_buffering_objects_per_processor_batch=1, multipart_requests_per_object=3))
     est = in_mode(m, FRESH)
     invocations = line(est.lines, "requests", "transformer Lambda").quantity
-    assert invocations == pytest.approx(3600 / MODES[FRESH]["processor_buffer_interval_seconds"])
+    interval = MODES[FRESH]["processor_buffer_interval_seconds"] or PIPELINE["firehose"]["processor_buffer_interval_seconds"]
+    assert invocations == pytest.approx(3600 / interval)
     puts = line(est.lines, "PUTs by Firehose")
     assert puts.quantity == pytest.approx(3 * invocations) and "multipart" in puts.detail
     assert line(est.lines, "GETs by Snowpipe").quantity == pytest.approx(invocations)

@@ -203,7 +203,8 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
   # snowpipe_streaming: rows straight into the table (Snowpipe Streaming), the transformer's
   # keys mapped to its columns (JSON_MAPPING), and every record also written to the data bucket
-  # under backup_prefix, so the archive and replay keep working (docs/latency.md).
+  # under backup_prefix, so the archive keeps every event (docs/latency.md); records Firehose
+  # could not insert go to the processing-failed output, which scripts/replay reads.
   dynamic "snowflake_configuration" {
     for_each = var.destination == "snowflake" ? [var.snowflake] : []
     iterator = account
