@@ -165,3 +165,15 @@ def test_files_received_together_load_together_and_a_bad_one_still_fails_alone(a
         assert rows == [(line, f"load-failures-{run}-{name}-{line}") for line in range(1, ROWS_PER_FILE + 1)]
         assert [row["STATUS"] for row in _history(names[name])] == ["LOADED"]
     assert len(_rows(names["first"])) == ROWS_PER_FILE and len(_history(names["first"])) == 1
+
+    # The merge task's stand-in takes the loaded files on its schedule (at most every few seconds,
+    # or when the queue is idle): their events reach the dedup history, and the files are marked.
+    history = f"{VIEW}_HISTORY"
+    ids = [f"load-failures-{run}-{name}-{line}" for name in ("first", "second", "third", "fourth")
+           for line in range(1, ROWS_PER_FILE + 1)]
+    merged = eventually(lambda: query(f"SELECT EVENT_ID FROM {history} WHERE EVENT_ID LIKE %s", [f"load-failures-{run}-%"]),
+                        lambda rows: len(rows) >= len(ids))
+    assert sorted(row["EVENT_ID"] for row in merged) == sorted(ids)
+    marks = eventually(lambda: query(f"SELECT FILE_NAME, MERGED FROM {COPY_HISTORY} WHERE FILE_NAME LIKE %s AND STATUS = 'LOADED'",
+                                     [f"{folder}%"]), lambda rows: all(row["MERGED"] for row in rows))
+    assert len(marks) == 4 and all(row["MERGED"] for row in marks)
