@@ -430,13 +430,13 @@ def delivery_objects(model: Model, workload: Workload, flow: Traffic) -> float:
     return flushes(flow.records, by_time, by_size)
 
 
-def backup_objects(model: Model, flow: Traffic) -> float:
-    """S3 objects a month of the Snowflake destination's backup of every record, at Firehose's
-    default buffering (the delivery module sets none: assumptions `s3_backup_buffer_*`)."""
+def backup_objects(model: Model, settings: dict, flow: Traffic) -> float:
+    """S3 objects a month of the Snowflake destination's backup of every record, at the mode's
+    backup buffering (config/pipeline.json delivery_modes.*.backup_buffer_*)."""
     return flushes(
         flow.records,
-        model.seconds_per_month / model.assumption("s3_backup_buffer_interval_seconds"),
-        flow.events * flow.delivered_bytes / (model.assumption("s3_backup_buffer_size_mib") * MIB),
+        model.seconds_per_month / settings["backup_buffer_interval_seconds"],
+        flow.events * flow.delivered_bytes / (settings["backup_buffer_size_mib"] * MIB),
     )
 
 
@@ -514,8 +514,8 @@ def storage_stage(model: Model, design: Design, workload: Workload, flow: Traffi
     settings = model.delivery(workload.delivery_mode)
     stored = model.gigabytes(flow.events * flow.delivered_bytes)
     if not settings["snowpipe"]:
-        objects = backup_objects(model, flow)
-        requests = put_requests_per_object(model, model.assumption("s3_backup_buffer_interval_seconds"))
+        objects = backup_objects(model, settings, flow)
+        requests = put_requests_per_object(model, settings["backup_buffer_interval_seconds"])
         return [
             model.line(stage, "PUTs by Firehose", "s3_put_requests", objects * requests, "the backup's objects"),
             model.line(stage, "storage of the month's events, one month", "s3_standard_storage", stored, "the backup's rows"),

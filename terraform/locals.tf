@@ -74,6 +74,9 @@ locals {
     # The objects the pipe loads (the S3 modes), or the backup of every record (snowflake).
     events_prefix = local.delivery_mode.destination == "extended_s3" ? coalesce(local.delivery_mode.events_prefix_template, local.config.firehose.events_prefix_template) : null
     backup_prefix = local.delivery_mode.backup_prefix_template
+    # The backup's own buffering (snowflake only; null otherwise).
+    backup_buffering_interval_seconds = local.delivery_mode.backup_buffer_interval_seconds
+    backup_buffering_size_mib         = local.delivery_mode.backup_buffer_size_mib
     # coalesce keeps a configured 0 (zero buffering).
     buffering_interval_seconds        = coalesce(var.firehose_buffering_interval_seconds, local.delivery_mode.buffer_interval_seconds, local.config.firehose.buffer_interval_seconds)
     buffering_size_mib                = coalesce(var.firehose_buffering_size_mib, local.config.firehose.buffer_size_mib)

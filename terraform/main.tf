@@ -32,6 +32,8 @@ module "delivery" {
   dynamic_partitioning              = local.delivery.dynamic_partitioning
   prefix                            = local.delivery.events_prefix
   backup_prefix                     = local.delivery.backup_prefix
+  backup_buffering_interval_seconds = local.delivery.backup_buffering_interval_seconds
+  backup_buffering_size_mib         = local.delivery.backup_buffering_size_mib
   error_output_prefix               = local.config.firehose.error_output_prefix_template
   buffering_size_mib                = local.delivery.buffering_size_mib
   buffering_interval_seconds        = local.delivery.buffering_interval_seconds

@@ -187,6 +187,8 @@ def delivery_destination(mode: str, transformer_arn: str) -> tuple[str, dict]:
             "BucketARN": bucket_arn,
             "Prefix": delivery["backup_prefix_template"],
             "ErrorOutputPrefix": error_prefix,
+            "BufferingHints": {"IntervalInSeconds": delivery["backup_buffer_interval_seconds"],
+                               "SizeInMBs": delivery["backup_buffer_size_mib"]},
         },
     }
 

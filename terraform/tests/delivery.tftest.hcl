@@ -173,6 +173,8 @@ run "snowflake_destination_streams_and_backs_up_every_record" {
     dynamic_partitioning              = false
     prefix                            = null
     backup_prefix                     = "backup/dt=!{timestamp:yyyy-MM-dd}/"
+    backup_buffering_interval_seconds = 300
+    backup_buffering_size_mib         = 64
     buffering_interval_seconds        = 0
     processor_buffer_interval_seconds = 1
     snowflake = {
@@ -205,6 +207,8 @@ run "snowflake_destination_streams_and_backs_up_every_record" {
       aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_backup_mode == "AllData"
       && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].prefix == var.backup_prefix
       && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].kms_key_arn == var.kms_key_arn
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].buffering_interval == 300
+      && aws_kinesis_firehose_delivery_stream.this.snowflake_configuration[0].s3_configuration[0].buffering_size == 64
     )
     error_message = "Every record is backed up, KMS-encrypted, under the backup prefix."
   }

@@ -140,15 +140,20 @@ def test_the_snowflake_destination_by_hand():
     classic = line(in_mode(m, STREAMING, credit_price=2.0, streaming_architecture="classic").lines, "Snowpipe Streaming")
     client_rate = PRICES["prices"]["snowpipe_streaming_classic_client_hours"]["credits"]
     assert classic.quantity == 1 and classic.usd == pytest.approx(client_rate * 2.0)
-    # The backup holds the rows, flushed every 5 MiB (sooner than every 300 s at this rate).
-    assert line(est.lines, "storage of the month's events, one month").quantity == pytest.approx(events * row / GB)
-    assert line(est.lines, "PUTs by Firehose").quantity == pytest.approx(events * row / (5 * 1024 * 1024))
+    # The backup holds the rows, flushed on its buffering (config delivery_modes): when it fills or
+    # its interval passes, whichever comes first.
+    backup = MODES[STREAMING]
+    storage = line(est.lines, "storage of the month's events, one month").quantity
+    assert storage == pytest.approx(events * row / GB)
+    by_size = events * row / (backup["backup_buffer_size_mib"] * 1024 * 1024)
+    by_time = 3600 / backup["backup_buffer_interval_seconds"]
+    assert line(est.lines, "PUTs by Firehose").quantity == pytest.approx(max(by_size, by_time))
 
 
 def test_the_backup_flushes_on_its_interval_when_traffic_is_light():
-    m = model(set_assumptions(s3_backup_buffer_interval_seconds=300))
+    m = model(set_assumptions(), edit_mode(STREAMING, backup_buffer_interval_seconds=120))
     est = in_mode(m, STREAMING, events_per_second=1)
-    assert line(est.lines, "PUTs by Firehose").quantity == pytest.approx(3600 / 300)
+    assert line(est.lines, "PUTs by Firehose").quantity == pytest.approx(3600 / 120)
 
 
 def test_the_snowflake_charge_rounded_per_record_when_the_price_says_so():

@@ -101,11 +101,15 @@ def test_mode_settings_are_read_from_the_config(merged):
         "buffer_interval_seconds",
         "processor_buffer_interval_seconds",
         "processor_buffer_size_mib",
+        "backup_buffer_interval_seconds",
+        "backup_buffer_size_mib",
     ]:
         assert f"local.delivery_mode.{key}" in delivery, key
     calls = dict(hcl.blocks(merged(TERRAFORM), "module"))
     assert calls["delivery"]["destination"] == "${local.delivery.destination}"
     assert calls["delivery"]["backup_prefix"] == "${local.delivery.backup_prefix}"
+    for name in ("backup_buffering_interval_seconds", "backup_buffering_size_mib"):
+        assert calls["delivery"][name] == f"${{local.delivery.{name}}}"
     assert calls["snowflake"]["snowpipe_enabled"] == "${local.delivery_mode.snowpipe}"
     assert hcl.compact(calls["snowflake"]["streaming_rsa_public_key"]) == (
         '${local.delivery.destination=="snowflake"?var.snowflake_streaming_rsa_public_key:None}'
@@ -248,6 +252,8 @@ def test_the_snowflake_destination_is_snowpipe_streaming_with_a_full_backup(merg
     assert role["enabled"] is True
     backup = hcl.as_map(snowflake["s3_configuration"])
     assert backup["prefix"] == "${var.backup_prefix}"
+    assert backup["buffering_interval"] == "${var.backup_buffering_interval_seconds}"
+    assert backup["buffering_size"] == "${var.backup_buffering_size_mib}"
     assert backup["error_output_prefix"] == "${var.error_output_prefix}"
     assert backup["kms_key_arn"] == "${var.kms_key_arn}"
     assert hcl.as_map(snowflake["cloudwatch_logging_options"])["enabled"] is True

@@ -261,6 +261,8 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
         role_arn            = aws_iam_role.firehose.arn
         bucket_arn          = var.bucket_arn
         prefix              = var.backup_prefix
+        buffering_interval  = var.backup_buffering_interval_seconds
+        buffering_size      = var.backup_buffering_size_mib
         error_output_prefix = var.error_output_prefix
         compression_format  = local.compression_format
         kms_key_arn         = var.kms_key_arn

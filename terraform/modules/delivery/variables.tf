@@ -70,6 +70,38 @@ variable "prefix" {
   }
 }
 
+variable "backup_buffering_interval_seconds" {
+  description = "Buffering interval of the backup of every record with the snowflake destination (config/pipeline.json delivery_modes.*.backup_buffer_interval_seconds): 60-900 s (zero buffering is not available for a backup); null with extended_s3."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = (var.destination == "snowflake") == (var.backup_buffering_interval_seconds != null)
+    error_message = "backup_buffering_interval_seconds is required with the snowflake destination and must be null with extended_s3."
+  }
+
+  validation {
+    condition     = var.backup_buffering_interval_seconds == null ? true : var.backup_buffering_interval_seconds >= 60 && var.backup_buffering_interval_seconds <= 900
+    error_message = "backup_buffering_interval_seconds must be between 60 and 900 (below 60 s Firehose writes multipart uploads; zero buffering is not available for a backup)."
+  }
+}
+
+variable "backup_buffering_size_mib" {
+  description = "Buffering size of the backup of every record with the snowflake destination (config/pipeline.json delivery_modes.*.backup_buffer_size_mib): 1-128 MiB; null with extended_s3."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = (var.destination == "snowflake") == (var.backup_buffering_size_mib != null)
+    error_message = "backup_buffering_size_mib is required with the snowflake destination and must be null with extended_s3."
+  }
+
+  validation {
+    condition     = var.backup_buffering_size_mib == null ? true : var.backup_buffering_size_mib >= 1 && var.backup_buffering_size_mib <= 128
+    error_message = "backup_buffering_size_mib must be between 1 and 128."
+  }
+}
+
 variable "backup_prefix" {
   description = "S3 prefix of the backup of every record with the snowflake destination (config/pipeline.json delivery_modes: outside prefixes.events, so no pipe loads it); null with extended_s3."
   type        = string
