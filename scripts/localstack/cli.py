@@ -90,7 +90,7 @@ def port_taken(port: int) -> bool:
 
 def up(args) -> None:
     started = time.monotonic()
-    mode = requested_delivery_mode(args.mode)
+    mode = args.mode or running_delivery_mode() or requested_delivery_mode()
     for directory in (LOCAL.emulator_tmp, LOCAL.stage, LOCAL.warehouse):
         directory.mkdir(parents=True, exist_ok=True)
     if MINISTACK.pid() is not None and not emulator_calls_back_through_proxy():
@@ -110,7 +110,7 @@ def up(args) -> None:
         say("turned the fault proxy's faults off")
     if MINISTACK.pid() is None:
         # The relay and the loader hold state of the emulator they started with: restart them too.
-        for service in (SNOWPIPE_LOADER, FIREHOSE_RELAY):
+        for service in (FIREHOSE_RELAY, SNOWPIPE_LOADER):
             service.stop()
         for port in (LOCAL.aws_port, LOCAL.warehouse_port):
             if port_taken(port):
@@ -125,7 +125,8 @@ def up(args) -> None:
         resources.wait_until_active()
     with step("warmed the Lambdas (transformer invoked, API answers 415 to text/plain)"):
         warm_lambdas(endpoints)
-    for service in (FIREHOSE_RELAY, SNOWPIPE_LOADER):
+    # The loader first: the relay merges streaming rows through the warehouse server it runs.
+    for service in (SNOWPIPE_LOADER, FIREHOSE_RELAY):
         running = service.pid() is not None
         with step(f"the {service.name} is healthy" if running else f"started the {service.name}"):
             if not running:
@@ -136,16 +137,30 @@ def up(args) -> None:
     print(curl_example(endpoints))
 
 
+def running_delivery_mode() -> str | None:
+    """The mode `up` recorded, while the emulator whose delivery stream is configured for it runs:
+    `up` without --mode keeps it rather than switch to $RTSTREAM_DELIVERY_MODE or the default."""
+    if MINISTACK.pid() is None or not LOCAL.delivery_file.exists():
+        return None
+    mode = LOCAL.delivery_mode
+    requested = requested_delivery_mode()
+    if requested != mode:
+        say(f"the stack runs in delivery mode {mode}: kept (`up --mode {requested}` switches)")
+    return mode
+
+
 def record_delivery_mode(mode: str) -> None:
     """Records the mode for the relay, `status` and the probe. Another mode than the running one
     stops the relay first: on AWS it is another Firehose stream (docs/deploy.md, "Switching the
-    delivery mode"), which reads the Kinesis stream from its creation on, not its history."""
+    delivery mode"), which reads the Kinesis stream from its creation on, not its history. The new
+    relay resumes after the old one's checkpoint (written at its stop); `since`, taken before the
+    stop so that no record falls between the two relays, is where it reads from without one."""
     recorded = LOCAL.delivery() if LOCAL.delivery_file.exists() and FIREHOSE_RELAY.pid() is not None else None
     since = recorded["since"] if recorded else None
     if recorded and recorded["mode"] != mode:
+        since = time.time()
         FIREHOSE_RELAY.stop()
         say(f"switching the delivery mode from {recorded['mode']} to {mode}: stopped the {FIREHOSE_RELAY.name}")
-        since = time.time()
     LOCAL.delivery_file.write_text(json.dumps({"mode": mode, "since": since}))
 
 
@@ -198,6 +213,8 @@ def down(args) -> None:
     shutil.rmtree(LOCAL.heartbeats, ignore_errors=True)
     LOCAL.env_file.unlink(missing_ok=True)
     LOCAL.delivery_file.unlink(missing_ok=True)
+    # MiniStack keeps its Kinesis stream in memory: the next `up` creates another one.
+    LOCAL.relay_checkpoint_file.unlink(missing_ok=True)
     if args.purge:
         shutil.rmtree(LOCAL.home, ignore_errors=True)
         say(f"removed {LOCAL.home} (warehouse, stage, logs)")
@@ -304,8 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start everything (idempotent), in one delivery mode")
     start.add_argument("--mode", choices=PIPELINE.delivery_modes,
-                       help=f"how Firehose delivers (docs/latency.md; default ${PIPELINE.delivery_mode_env}, "
-                            "else snowpipe); another mode than the running one restarts the relay")
+                       help="how Firehose delivers (docs/latency.md); another mode than the running one "
+                            "restarts the relay. Default: the running stack's mode, else "
+                            f"${PIPELINE.delivery_mode_env}, else snowpipe")
     start.set_defaults(run=up)
     stop = commands.add_parser("down", help="stop everything started by up")
     stop.add_argument("--purge", action="store_true", help="also delete .local/ (the warehouse too)")

@@ -5,7 +5,9 @@ producer's PutRecords call, without the `kinesisRecordMetadata` real Firehose se
 `ProcessingFailed` records instead of writing them under the error output prefix, and writes one
 object per record (measured: 127 events/s). This relay does what Firehose does, and no more:
 
-- reads every shard of the stream from TRIM_HORIZON (GetRecords, like Firehose's KCL reader);
+- reads every shard of the stream (GetRecords, like Firehose's KCL reader) from where the last
+  relay's checkpoint says it delivered everything, else from when the delivery mode was switched,
+  else from TRIM_HORIZON (see "Where it reads from" below);
 - invokes the delivery stream's processor Lambda (our real transformer, run by MiniStack) with
   the standard Kinesis-source transformation event, in batches of at most the processor's
   BufferSizeInMBs of record data;
@@ -18,8 +20,17 @@ object per record (measured: 127 events/s). This relay does what Firehose does, 
   evaluated prefix, flushing one object per prefix when the buffer reaches the destination's
   SizeInMBs or is FLUSH_SECONDS old, named `<prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`
   like Firehose's objects;
-- is at least once, like Firehose: a crash loses the buffer, and a restart reads the stream again
-  from TRIM_HORIZON (EVENTS_DEDUP hides the repeats).
+- is at least once, like Firehose: a crash loses the buffer, and a restart reads again what came
+  after the last checkpoint (EVENTS_DEDUP hides the repeats).
+
+Where it reads from: after every flush, and after the final flush of a graceful stop, it writes
+the last sequence number it read of each shard, all delivered by then, to the checkpoint file
+(`.local/relay-checkpoint.json`, atomically) with the stream's identity (ARN and creation time). A
+new relay resumes each shard AFTER_SEQUENCE_NUMBER from a checkpoint of the same stream: a
+graceful stop, or a mode switch, leaves no gap and repeats nothing; a SIGKILL repeats what came
+since the last flush. A checkpoint of another stream (MiniStack restarted, the stream created
+again) is ignored, as is a sequence number Kinesis refuses (logged): the relay then reads from
+when the mode was switched (`.local/delivery.json` `since`, AT_TIMESTAMP), else from TRIM_HORIZON.
 
 It reads the destination from the delivery stream MiniStack holds (DescribeDeliveryStream), so
 what Terraform and the local stack configure is what runs, in every delivery mode
@@ -45,6 +56,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -52,6 +64,8 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+from botocore.exceptions import ClientError
 
 from .aws import client
 from .daemon import Daemon
@@ -209,7 +223,11 @@ class Relay:
         self.source_stream = PIPELINE.names["stream"]
         self.source_arn = PIPELINE.arn("kinesis", f"stream/{self.source_stream}")
         shards = [s["ShardId"] for s in self.kinesis.list_shards(StreamName=self.source_stream)["Shards"]]
-        self.last_sequence: dict[str, str | None] = dict.fromkeys(shards)
+        self.stream_identity = stream_identity(self.kinesis, self.source_stream)
+        checkpoint = read_checkpoint(self.stream_identity)
+        # Per shard, the last record read; after a flush, the last one delivered.
+        self.last_sequence: dict[str, str | None] = {shard: checkpoint.get(shard) for shard in shards}
+        self.checkpointed = dict(self.last_sequence)
         # Since when this delivery stream delivers (a switched mode: docs/local-stack.md).
         self.since = LOCAL.delivery()["since"]
         self.iterators = {shard: self._iterator(shard) for shard in shards}
@@ -221,7 +239,11 @@ class Relay:
                  self.destination.table or "S3", self.destination.bucket, self.destination.prefix,
                  self.destination.processor_arn)
         self.daemon.run(self.step, IDLE_POLL_SECONDS)
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            # Rows inserted in the last seconds go into the dedup history now, not never.
+            self.table.close()
 
     def step(self) -> bool:
         """Reads every shard once, transforms what came, flushes when the buffer is due."""
@@ -242,15 +264,26 @@ class Relay:
             self.iterators[shard] = response["NextShardIterator"]
         if self.buffer.due(self.destination.buffer_bytes, self.destination.flush_seconds):
             self.flush()
+        # In every mode: at first, rows a killed relay inserted and never merged; then the inserts'.
+        self.table.merge_due()
         return busy
 
     def _iterator(self, shard: str) -> str:
-        """Where to read a shard: after the last record read, else from when this delivery stream
-        delivers (another mode's records are not its), else from the oldest record kept."""
+        """Where to read a shard: after the last record read (or checkpointed), else from when this
+        delivery stream delivers (another mode's records are not its), else from the oldest record kept."""
         after = self.last_sequence[shard]
         if after:
-            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-        elif self.since:
+            try:
+                return self.kinesis.get_shard_iterator(
+                    StreamName=self.source_stream, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    StartingSequenceNumber=after)["ShardIterator"]
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in ("InvalidArgumentException", "ValidationException"):
+                    raise
+                log.warning("%s refuses to read after sequence number %s (%s); reading from %s instead", shard,
+                            after, error, "the mode switch" if self.since else "TRIM_HORIZON")
+                self.last_sequence[shard] = None
+        if self.since:
             position = {"ShardIteratorType": "AT_TIMESTAMP",
                         "Timestamp": datetime.fromtimestamp(self.since, timezone.utc)}
         else:
@@ -281,6 +314,9 @@ class Relay:
             log.info("flushed %s into %d objects in %.0f ms", buffer.counts, len(buffer.lines),
                      (time.monotonic() - started) * 1000)
         self.buffer = Buffer()
+        if self.last_sequence != self.checkpointed:
+            write_checkpoint(self.stream_identity, self.last_sequence)
+            self.checkpointed = dict(self.last_sequence)
         # Zero buffering flushes several times a second: describing once a second is enough.
         if time.monotonic() - self.described_at >= FLUSH_SECONDS:
             self.destination = Destination.describe(self.firehose)
@@ -378,6 +414,38 @@ class Relay:
         prefix = evaluate_prefix(self.destination.error_output_prefix, arrived, {}, error_type=error_type)
         buffer.add(prefix, arrived, (json.dumps(document) + "\n").encode())
         buffer.counts[counter] += 1
+
+
+def stream_identity(kinesis, stream: str) -> dict:
+    """What tells this stream from an earlier one of the same name (MiniStack keeps its streams in
+    memory: a restarted MiniStack creates the stream again, whose sequence numbers start over)."""
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    return {"arn": summary["StreamARN"], "created": summary["StreamCreationTimestamp"].timestamp()}
+
+
+def read_checkpoint(identity: dict) -> dict[str, str]:
+    """The sequence numbers delivered per shard, from a checkpoint of this very stream; else none."""
+    try:
+        checkpoint = json.loads(LOCAL.relay_checkpoint_file.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        log.warning("ignoring the unreadable checkpoint %s: %s", LOCAL.relay_checkpoint_file, error)
+        return {}
+    if checkpoint.get("stream") != identity:
+        log.info("ignoring the checkpoint of another stream %s (this one: %s)", checkpoint.get("stream"), identity)
+        return {}
+    log.info("resuming after the checkpoint %s", checkpoint["shards"])
+    return checkpoint["shards"]
+
+
+def write_checkpoint(identity: dict, sequences: dict[str, str | None]) -> None:
+    """Replaces the checkpoint atomically: a relay killed while writing leaves the previous one."""
+    path = LOCAL.relay_checkpoint_file
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps({"stream": identity,
+                                   "shards": {shard: seq for shard, seq in sequences.items() if seq}}))
+    os.replace(scratch, path)
 
 
 def _chunks(records: list[dict], max_bytes: int):

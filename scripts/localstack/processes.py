@@ -114,5 +114,6 @@ MINISTACK = Service(
 FIREHOSE_RELAY = _python_module("firehose-relay", "localstack.firehose_relay")
 SNOWPIPE_LOADER = _python_module("snowpipe-loader", "localstack.loader")
 
-# In start order; stopped in reverse.
-SERVICES = (FAULT_PROXY, MINISTACK, FIREHOSE_RELAY, SNOWPIPE_LOADER)
+# In start order; stopped in reverse. The loader (and the warehouse server it runs) outlives the
+# relay, whose final flush may insert rows (snowpipe_streaming) and merges them into the history.
+SERVICES = (FAULT_PROXY, MINISTACK, SNOWPIPE_LOADER, FIREHOSE_RELAY)

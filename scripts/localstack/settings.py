@@ -115,9 +115,10 @@ DEFAULT_PORTS = {
 }
 
 
-def requested_delivery_mode(mode: str | None = None) -> str:
-    """`mode`, else $RTSTREAM_DELIVERY_MODE, else Terraform's default; an unknown one fails by name."""
-    mode = mode or os.environ.get(PIPELINE.delivery_mode_env) or DEFAULT_DELIVERY_MODE
+def requested_delivery_mode() -> str:
+    """The mode a stack starts in without `up --mode`: $RTSTREAM_DELIVERY_MODE, else Terraform's
+    default; an unknown one fails by name. (A running stack keeps its own: cli.running_delivery_mode.)"""
+    mode = os.environ.get(PIPELINE.delivery_mode_env) or DEFAULT_DELIVERY_MODE
     PIPELINE.delivery(mode)
     return mode
 
@@ -156,6 +157,12 @@ class Local:
     def delivery_file(self) -> Path:
         """The running stack's delivery mode and since when it delivers (written by `up`)."""
         return self.home / "delivery.json"
+
+    @property
+    def relay_checkpoint_file(self) -> Path:
+        """Per Kinesis shard, the last sequence number the relay delivered, and of which stream
+        (written by the relay at each flush; firehose_relay.py, "Where it reads from")."""
+        return self.home / "relay-checkpoint.json"
 
     def delivery(self) -> dict:
         """{"mode": …, "since": epoch seconds or None}: what `up` recorded, else the mode of

@@ -11,11 +11,14 @@ missing or null, a value the column's type refuses. The error codes are this sta
 (docs/local-stack.md); Firehose's own list is "Snowflake data delivery errors" in its guide.
 
 The values travel as a bound parameter (the connector's qmark style: server-side binding), not
-inside the SQL text. Every MERGE_EVERY_SECONDS a thread of its own, on a session of its own, merges
-the rows inserted since into the dedup history (snowflake/dedup_merge.sql), as Snowflake's merge
-task does on its schedule, beside the inserts, from its stream on EVENTS; a new StreamingTable (a
-restarted relay) first merges the dedup horizon's rows again, which changes nothing for rows
-merged already.
+inside the SQL text. Every snowflake_shim.MERGE_EVERY_SECONDS a thread of its own, on a session of
+its own, merges the rows inserted since into the dedup history (snowflake/dedup_merge.sql), as
+Snowflake's merge task does on its schedule, beside the inserts, from its stream on EVENTS. No row
+is left out of the history: `close()` (the relay stopping) merges what is pending before it
+returns, and a new StreamingTable (a restarted relay, in any mode) first merges every row this
+destination inserted that the history does not have, whatever its age: those of a relay killed
+before its merge. Rows are merged from EVENTS (config/pipeline.json), the table the Snowflake
+destination writes and the one the dedup history keeps.
 """
 
 from __future__ import annotations
@@ -24,19 +27,18 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import snowflake.connector
 
 from . import snowflake_shim, warehouse
+from .settings import PIPELINE
 
 log = logging.getLogger("snowflake-streaming")
 
-# SQLSTATE classes of errors a row's values cause: 22 data exception, 23 integrity constraint.
-_DATA_ERROR_CLASSES = ("22", "23")
-MERGE_EVERY_SECONDS = 5.0
 # FILE_NAME of the rows this destination inserts: kinesis/<shard id>/<sequence number>.
 FILE_NAME_PREFIX = "kinesis/"
+EVENTS_TABLE = "{database}.{schema}.{table}".format(**PIPELINE.snowflake)
 
 
 class WarehouseDown(Exception):
@@ -44,15 +46,16 @@ class WarehouseDown(Exception):
 
 
 class StreamingTable:
-    def __init__(self, connect=None, merge_every: float = MERGE_EVERY_SECONDS):
+    def __init__(self, connect=None, merge_every: float = snowflake_shim.MERGE_EVERY_SECONDS):
         """`connect`: a qmark-style DB-API connection factory (default: the warehouse server)."""
         self._connect = connect or _server_connection
         self._merge_every = merge_every
         self._connection = None
         self._columns: dict[str, dict[str, tuple[str, bool]]] = {}
-        # The oldest RECEIVED_AT that may not be merged yet: at first, the dedup horizon's.
-        horizon = timedelta(minutes=snowflake_shim.DEDUP_SETTINGS["dedup_horizon_minutes"])
-        self._merge_from: datetime | None = datetime.now(timezone.utc) - horizon
+        # The oldest RECEIVED_AT inserted and not merged yet.
+        self._merge_from: datetime | None = None
+        # At first, the rows no merge has taken yet: a killed relay's last ones.
+        self._merge_unmerged = True
         self._merged_at = time.monotonic() - merge_every
         self._merge_lock = threading.Lock()
         self._merging: threading.Thread | None = None
@@ -88,7 +91,7 @@ class StreamingTable:
                 received = _instant(row.get("RECEIVED_AT")) if index not in refused else None
                 if received and (self._merge_from is None or received < self._merge_from):
                     self._merge_from = received
-        self._merge_due(table)
+        self.merge_due()
         if refused:
             log.warning("refused %d of %d rows, first: %s", len(refused), len(rows), next(iter(refused.values())))
         return refused
@@ -121,39 +124,71 @@ class StreamingTable:
         try:
             cursor.execute(sql, [json.dumps(rows)])
         except snowflake.connector.errors.Error as error:
-            if not str(getattr(error, "sqlstate", "") or "").startswith(_DATA_ERROR_CLASSES):
+            if not snowflake_shim.is_data_error(error):
                 raise
             self._last_error = (getattr(error, "msg", None) or str(error)).strip().splitlines()[0]
             return False
         return True
 
-    def _merge_due(self, table: str) -> None:
-        """Starts the merge when it is due and the previous one has finished."""
+    def merge_due(self) -> None:
+        """Starts the merge in the background when it is due and the previous one has finished:
+        after inserts, and once at first (the horizon's rows)."""
         if self._merging is not None and self._merging.is_alive():
             return
         with self._merge_lock:
-            if self._merge_from is None or time.monotonic() - self._merged_at < self._merge_every:
+            if not self._merge_pending() or time.monotonic() - self._merged_at < self._merge_every:
                 return
-            since, self._merge_from, self._merged_at = self._merge_from, None, time.monotonic()
-        self._merging = threading.Thread(target=self._merge, args=(table, since), name="merge", daemon=True)
+            since, unmerged = self._take_pending()
+            self._merged_at = time.monotonic()
+        self._merging = threading.Thread(target=self._merge, args=(since, unmerged), name="merge", daemon=True)
         self._merging.start()
         if self._merge_every == 0:  # merging at every insert: wait for it (tests)
             self._merging.join()
 
-    def _merge(self, table: str, since: datetime) -> None:
-        changes = (f"(SELECT * FROM {table} WHERE FILE_NAME LIKE '{FILE_NAME_PREFIX}%' "
-                   "AND RECEIVED_AT >= CAST(? AS TIMESTAMP_TZ))")
+    def close(self) -> None:
+        """Waits for a running merge, then merges whatever is pending, before returning: the last
+        seconds' rows would otherwise wait for the next relay (the relay is stopping)."""
+        if self._merging is not None:
+            self._merging.join()
+        with self._merge_lock:
+            since, unmerged = self._take_pending()
+        if since or unmerged:
+            self._merge(since, unmerged)
+
+    def _merge_pending(self) -> bool:
+        return self._merge_from is not None or self._merge_unmerged
+
+    def _take_pending(self) -> tuple[datetime | None, bool]:
+        """What the next merge takes (under the lock), no longer pending."""
+        taken = self._merge_from, self._merge_unmerged
+        self._merge_from, self._merge_unmerged = None, False
+        return taken
+
+    def _merge(self, since: datetime | None, unmerged: bool) -> None:
+        """Merges this destination's rows received since `since`, and with `unmerged` every one of
+        them the history lacks; what fails stays pending."""
+        taken = ([f"EVENT_ID NOT IN (SELECT EVENT_ID FROM {snowflake_shim.dedup_history()})"] if unmerged else []) + (
+            ["RECEIVED_AT >= CAST(? AS TIMESTAMP_TZ)"] if since else [])
+        changes = (f"(SELECT * FROM {EVENTS_TABLE} WHERE FILE_NAME LIKE '{FILE_NAME_PREFIX}%' "
+                   f"AND ({' OR '.join(taken)}))")
+        what = " and ".join((["the rows never merged"] if unmerged else []) + ([f"the rows since {since}"] if since else []))
         try:
             connection = self._connect()
             try:
-                connection.cursor().execute(snowflake_shim.render("dedup_merge", changes=changes), [since.isoformat()])
+                connection.cursor().execute(snowflake_shim.render("dedup_merge", changes=changes),
+                                            [since.isoformat()] if since else [])
             finally:
                 if connection is not self._connection:
                     connection.close()
-        except Exception:  # noqa: BLE001 - the rows stay in EVENTS and the view; merged next time
-            log.exception("merging the rows since %s into the dedup history failed; it will be retried", since)
+        except Exception as error:  # noqa: BLE001 - the rows stay in EVENTS and the view; merged next time
+            if isinstance(error, WarehouseDown):  # the loader's server is starting, or stopped
+                log.info("merging %s into the dedup history: %s; it will be retried", what, error)
+            else:
+                log.exception("merging %s into the dedup history failed; it will be retried", what)
             with self._merge_lock:
-                self._merge_from = since if self._merge_from is None else min(since, self._merge_from)
+                if since:
+                    self._merge_from = since if self._merge_from is None else min(since, self._merge_from)
+                self._merge_unmerged |= unmerged
 
 
 def _server_connection():

@@ -1,7 +1,8 @@
 """The local Snowflake destination (scripts/localstack/streaming.py) maps the transformer's
 snowpipe_streaming records into EVENTS as JSON_MAPPING does, against a fakesnow warehouse of its
 own (no stack needed): keys to columns, strings into TIMESTAMP_TZ, objects into VARIANT, and
-every record it cannot map refused by name while the others load."""
+every record it cannot map refused by name while the others load; and every row inserted reaches
+the dedup history, also the last ones before the relay stops or is killed."""
 
 from __future__ import annotations
 
@@ -21,15 +22,27 @@ TABLE = f"{NAMES['database']}.{NAMES['schema']}.{NAMES['table']}"
 
 
 @pytest.fixture
-def cursor_and_table(tmp_path):
+def connect(tmp_path):
+    """A connection factory on a fakesnow warehouse of the test's own, set up as the loader sets
+    up the local one; every call is a session of its own, as on the warehouse server."""
     from fakesnow.instance import FakeSnow
 
     warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
-    connection = FakeSnow(db_path=tmp_path).connect(NAMES["database"], NAMES["schema"], paramstyle="qmark")
-    cursor = connection.cursor()
+    fake_snow = FakeSnow(db_path=tmp_path)
+
+    def session():
+        return fake_snow.connect(NAMES["database"], NAMES["schema"], paramstyle="qmark")
+
+    setup = session().cursor()
     for statement in snowflake_shim.setup_statements():
-        cursor.execute(statement)
-    yield cursor, StreamingTable(connect=lambda: connection, merge_every=0)
+        setup.execute(statement)
+    return session
+
+
+@pytest.fixture
+def cursor_and_table(connect):
+    connection = connect()
+    yield connection.cursor(), StreamingTable(connect=lambda: connection, merge_every=0)
     connection.close()
 
 
@@ -104,3 +117,32 @@ def test_records_the_mapping_refuses_are_named_and_the_others_load(cursor_and_ta
     assert "event_id" in refused[1][1] and "EVENT_ID" in refused[3][1]
     cursor.execute(f"SELECT EVENT_ID FROM {TABLE} ORDER BY EVENT_ID")
     assert cursor.fetchall() == [("id-1",), ("id-7",)]
+
+
+def merged_event_ids(connect) -> list[str]:
+    cursor = connect().cursor()
+    cursor.execute(f"SELECT EVENT_ID FROM {snowflake_shim.dedup_history()} ORDER BY EVENT_ID")
+    return [event_id for (event_id,) in cursor.fetchall()]
+
+
+def test_rows_inserted_just_before_the_relay_stops_are_merged_when_it_stops(connect):
+    table = StreamingTable(connect=connect)  # merges every MERGE_EVERY_SECONDS, as in the relay
+    assert table.insert(TABLE, rows_of(streaming_record(1))) == {}  # the first insert's merge is due
+    table._merging.join()
+    assert table.insert(TABLE, rows_of(streaming_record(2))) == {}  # seconds before the next merge
+    assert merged_event_ids(connect) == ["id-1"], "the second row waits for the next merge"
+    table.close()  # the relay's final flush is done
+    assert merged_event_ids(connect) == ["id-1", "id-2"]
+
+
+def test_a_new_streaming_table_merges_what_a_killed_one_left_unmerged(connect):
+    killed = StreamingTable(connect=connect)
+    killed.insert(TABLE, rows_of(streaming_record(1)))
+    killed._merging.join()
+    # Received hours ago (a backlog, a replay): older than the dedup horizon, still merged.
+    killed.insert(TABLE, rows_of(streaming_record(2)))  # then SIGKILL: no close()
+    assert merged_event_ids(connect) == ["id-1"]
+    restarted = StreamingTable(connect=connect)  # the next relay, in whatever mode: it inserts nothing
+    restarted.merge_due()
+    restarted.close()
+    assert merged_event_ids(connect) == ["id-1", "id-2"]
