@@ -46,7 +46,8 @@ VISIBILITY_TIMEOUT_SECONDS = 30
 DOWNLOAD_THREADS = 8
 # A load that fails for another reason than its data is retried this many times, then failed.
 MAX_ATTEMPTS = 3
-# The most staged data one statement loads (DuckDB needs about 20 times the input at its peak).
+# The most staged data one statement loads, as stored (DuckDB needs about 20 times the input at
+# its peak; the relay writes uncompressed objects, so stored is the size DuckDB reads).
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 # The body of a reload request on the pipe's queue (sent by `scripts/local reload`).
 RELOAD_KEY = "rtstreamReload"
@@ -89,7 +90,7 @@ class Loader:
             # initial rows do in Snowflake.
             self.cursor.execute(snowflake_shim.merge_statement())
             self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE STATUS = 'LOADED'")
-        self.unmerged, self.merged_at = True, time.monotonic()
+        self.unmerged, self.merged_at, self.merge_failed = True, time.monotonic(), False
         self.merge = snowflake_shim.merge_statement(
             f"FILE_NAME IN (SELECT FILE_NAME FROM {COPY_HISTORY} WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE)")
         self._merge_pending()
@@ -143,7 +144,8 @@ class Loader:
         # Off the rows' way to the view (EVENTS_DEDUP reads recent rows from EVENTS), as Snowflake's
         # task runs on its schedule beside the pipe: when idle, or at most every few seconds.
         self.unmerged = self.unmerged or bool(messages)
-        if self.unmerged and (not messages or time.monotonic() - self.merged_at >= snowflake_shim.MERGE_EVERY_SECONDS):
+        due = time.monotonic() - self.merged_at >= snowflake_shim.MERGE_EVERY_SECONDS
+        if self.unmerged and (due or (not messages and not self.merge_failed)):
             self._merge_pending()
 
     def _in_stage(self, objects: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -162,20 +164,22 @@ class Loader:
         names = {key: self._stage_path(key) for _, key in fetched}
         known = self._in_history(list(names.values()))
         self.daemon.count(files_skipped=sum(names[key] in known for _, key in fetched))
-        done = {file: True for file in fetched if names[file[1]] in known}
-        batch: dict[tuple[str, str], bytes | None] = {}
+        outcome = {file: True for file in fetched if names[file[1]] in known}
+        # An object that could not be fetched now keeps its message for a retry; the others load.
+        outcome |= {file: False for file, data in fetched.items() if data is None and file not in outcome}
+        batch: dict[tuple[str, str], bytes] = {}
         for file, data in fetched.items():
-            if file in done:
+            if file in outcome:
                 continue
-            if batch and sum(len(d or b"") for d in batch.values()) + len(data or b"") > BATCH_MAX_BYTES:
-                done |= self._load_batch(batch, names)
+            if batch and sum(map(len, batch.values())) + len(data) > BATCH_MAX_BYTES:
+                outcome |= self._load_batch(batch, names)
                 batch = {}
             batch[file] = data
-        return done | self._load_batch(batch, names)
+        return outcome | self._load_batch(batch, names)
 
-    def _load_batch(self, batch: dict[tuple[str, str], bytes | None], names: dict[str, str]) -> dict[tuple[str, str], bool]:
+    def _load_batch(self, batch: dict[tuple[str, str], bytes], names: dict[str, str]) -> dict[tuple[str, str], bool]:
         parsed = {}
-        if len(batch) > 1 and all(data is not None for data in batch.values()):
+        if len(batch) > 1:
             with contextlib.suppress(ValueError):  # a file that cannot be read fails alone, below
                 parsed = {names[key]: snowflake_shim.staged_lines(data, self.file_format) for (_, key), data in batch.items()}
         if parsed:
@@ -186,6 +190,8 @@ class Loader:
                 log.info("loading %d files in one statement failed (%s); loading them one by one", len(parsed), error)
             else:
                 rows = sum(map(len, parsed.values()))
+                for name in parsed:
+                    self.attempts.pop(name, None)
                 self.daemon.count(files_loaded=len(parsed), rows_loaded=rows)
                 log.info("loaded %d files: %d rows in %.0f ms", len(parsed), rows,
                          (datetime.now(timezone.utc) - started).total_seconds() * 1000)
@@ -291,11 +297,12 @@ class Loader:
             self.cursor.execute(self.merge)
         except Exception:  # noqa: BLE001 - the rows stay in EVENTS and in the view's recent part
             log.exception("merging the loaded files into the dedup history failed; it will be retried")
-            self.merged_at = time.monotonic()  # at the next scheduled run, not at every step
+            # At the next scheduled run, not at every step (idle steps come every second).
+            self.merged_at, self.merge_failed = time.monotonic(), True
             return
         # This process is the history's only writer, so the files merged are still the unmarked ones.
         self.cursor.execute(f"UPDATE {COPY_HISTORY} SET MERGED = TRUE WHERE STATUS = 'LOADED' AND MERGED IS NOT TRUE")
-        self.unmerged, self.merged_at = False, time.monotonic()
+        self.unmerged, self.merged_at, self.merge_failed = False, time.monotonic(), False
 
     def _first_bad_line(self, file_name: str, started: datetime, lines: list[str]) -> int | None:
         """The 1-based line of the file's first error: the shortest failing prefix, by bisection

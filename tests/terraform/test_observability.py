@@ -101,6 +101,19 @@ def test_kinesis_unread_fires_when_records_arrive_and_firehose_reads_none(merged
     assert '"queries":{}' in defaults and '"expression":null' in defaults.replace("None", "null")
 
 
+def test_delivery_errors_are_read_the_way_each_destination_reports_them(alarm_locals):
+    """DeliveryToS3.Success is the share of successful puts (below 1: failures); with the Snowflake
+    destination Success only counts successful inserts, so failures show as records Firehose
+    writes to S3 instead (DeliveryToS3.Records, emitted when delivery to Snowflake fails)."""
+    delivery = hcl.compact(alarm_locals["delivery"])
+    s3, snowflake = delivery.split('"snowflake":', 1)
+    assert '"metric_name":"DeliveryToS3.Success","statistic":"Minimum","comparison":"LessThanThreshold","threshold":1' in s3
+    assert '"metric_name":"DeliveryToS3.Records","statistic":"Sum","comparison":"GreaterThanThreshold","threshold":0' in snowflake
+    assert "DeliveryToSnowflake.Success" not in delivery
+    errors = hcl.compact(alarm_locals["delivery_alarms"])
+    assert "local.delivery.errors" in errors
+
+
 def test_partition_count_alarm_only_with_dynamic_partitioning(merged, alarm_locals):
     partitioning = hcl.compact(alarm_locals["partitioning_alarms"])
     assert partitioning.startswith("${{forenabledinvar.delivery.dynamic_partitioning?[True]:[]:")

@@ -1093,6 +1093,14 @@ def test_the_plan_fails_when_it_would_replace_the_firehose_stream(deploy, worksp
         assert "docs/deploy.md" in result.stdout
 
 
+def test_the_firehose_guard_fails_when_it_cannot_read_the_plan(deploy, workspace):
+    """GitHub's bash runs without pipefail: a failing terraform show must not pass as "no change"."""
+    require("jq")
+    guard = step_named(deploy["jobs"]["plan"], "replaces no Firehose stream")
+    workspace.stub("terraform", 'echo "Error: cannot read tfplan" >&2\nexit 1\n')
+    assert workspace.run(guard, {}).returncode != 0
+
+
 @pytest.mark.parametrize("key, ok", [("good", True), ("", False), ("garbage", False), ("short", False)])
 def test_the_plan_fails_without_a_key_to_seal_the_api_key(deploy, workspace, seal_keys, key, ok):
     require("jq", "openssl")

@@ -82,7 +82,7 @@ variable "backup_buffering_interval_seconds" {
 
   validation {
     condition     = var.backup_buffering_interval_seconds == null ? true : var.backup_buffering_interval_seconds >= 60 && var.backup_buffering_interval_seconds <= 900
-    error_message = "backup_buffering_interval_seconds must be between 60 and 900 (below 60 s Firehose writes multipart uploads; zero buffering is not available for a backup)."
+    error_message = "backup_buffering_interval_seconds must be between 60 and 900, the range AWS accepts for a backup (zero buffering is not available for it)."
   }
 }
 

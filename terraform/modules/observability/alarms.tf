@@ -69,7 +69,7 @@ locals {
       alarm = "s3", stage = "s3", metric_prefix = "DeliveryToS3", counts = ["Records", "ObjectCount"], target = "the data bucket"
       errors = {
         metric_name = "DeliveryToS3.Success", statistic = "Minimum", comparison = "LessThanThreshold", threshold = 1
-        description = "Firehose failed to deliver to the data bucket (it retries, then writes the records to its processing-failed output or, after 24 hours of S3 errors, loses them)."
+        description = "Firehose failed to deliver to the data bucket (with a Kinesis source it retries as long as the stream keeps the records; past the stream's retention they are lost)."
       }
     }
     snowflake = {
