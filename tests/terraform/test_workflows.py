@@ -1092,13 +1092,21 @@ def test_the_plan_fails_when_it_would_replace_the_firehose_stream(deploy, worksp
         assert "::error::" in result.stdout and "aws_kinesis_firehose_delivery_stream.this" in result.stdout
         assert "docs/deploy.md" in result.stdout
 
+    # A pull request's plan says so in review, and goes on (it is never applied).
+    job = deploy["jobs"]["pull-request-plan"]
+    warning = step_named(job, "replace the Firehose stream")
+    assert steps(job).index(warning) < steps(job).index(step_named(job, "Plan in the job summary")), "while tfplan exists"
+    result = workspace.run(warning, {"PLAN_JSON": str(plan_json)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("::warning::" in result.stdout) == (not ok) and "::error::" not in result.stdout
+
 
 def test_the_firehose_guard_fails_when_it_cannot_read_the_plan(deploy, workspace):
-    """GitHub's bash runs without pipefail: a failing terraform show must not pass as "no change"."""
+    """A failing terraform show must not pass as "no change", even where the plan only warns."""
     require("jq")
-    guard = step_named(deploy["jobs"]["plan"], "replaces no Firehose stream")
     workspace.stub("terraform", 'echo "Error: cannot read tfplan" >&2\nexit 1\n')
-    assert workspace.run(guard, {}).returncode != 0
+    assert workspace.run(step_named(deploy["jobs"]["plan"], "replaces no Firehose stream"), {}).returncode != 0
+    assert workspace.run(step_named(deploy["jobs"]["pull-request-plan"], "replace the Firehose stream"), {}).returncode != 0
 
 
 @pytest.mark.parametrize("key, ok", [("good", True), ("", False), ("garbage", False), ("short", False)])
