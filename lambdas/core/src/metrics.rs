@@ -886,6 +886,19 @@ pub fn emf_sum(points: &[(String, String, f64)], metric: &str, dimensions: &str)
         .sum()
 }
 
+/// Asserts each `(metric, dimensions, sum)` of `expected` against [`emf_sum`], naming the one
+/// that differs.
+#[cfg(any(test, feature = "test-util"))]
+pub fn assert_emf_sums(points: &[(String, String, f64)], expected: &[(&str, &str, f64)]) {
+    for &(metric, dimensions, value) in expected {
+        assert_eq!(
+            emf_sum(points, metric, dimensions),
+            value,
+            "{metric} {dimensions}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1224,13 +1237,7 @@ mod tests {
             ("KinesisTime", "", 12.5),
             ("ErrorStoreTime", "", 4.0),
         ];
-        for (metric, dimensions, value) in expected {
-            assert_eq!(
-                emf_sum(&points, metric, dimensions),
-                value,
-                "{metric} {dimensions}"
-            );
-        }
+        assert_emf_sums(&points, &expected);
         let published: BTreeSet<&str> = points.iter().map(|(name, _, _)| name.as_str()).collect();
         let by_dimension: BTreeSet<&str> = points
             .iter()

@@ -4,7 +4,7 @@
 //! through the transformer's EMF output, not scraped from stdout.
 
 use aws_lambda_events::firehose::KinesisFirehoseEvent;
-use rtstream_core::metrics::{emf_datapoints, emf_sum, emf_violations, EmfOutput, Emitted};
+use rtstream_core::metrics::{assert_emf_sums, emf_datapoints, emf_violations, EmfOutput, Emitted};
 use rtstream_core::DeliveryMode;
 use serde_json::Value;
 use std::path::Path;
@@ -81,13 +81,7 @@ fn a_batch_counts_ok_per_event_type_and_processing_failed() {
         ("EventsDelivered", "EventType=order_placed", 1.0),
         ("EventsDelivered", "EventType=_default", 2.0),
     ];
-    for (metric, dimensions, value) in expected {
-        assert_eq!(
-            emf_sum(&points, metric, dimensions),
-            value,
-            "{metric} {dimensions}"
-        );
-    }
+    assert_emf_sums(&points, &expected);
     let mut published: Vec<(&str, &str)> = points
         .iter()
         .map(|(metric, dimensions, _)| (metric.as_str(), dimensions.as_str()))

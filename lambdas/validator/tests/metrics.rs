@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rtstream_core::metrics::{emf_datapoints, emf_sum, emf_violations};
+use rtstream_core::metrics::{assert_emf_sums, emf_datapoints, emf_sum, emf_violations};
 use rtstream_core::validator::RequestBody;
 use serde_json::{json, Value};
 
@@ -97,13 +97,7 @@ async fn a_mixed_request_counts_accepted_rejected_failed_and_the_kinesis_work() 
         ("RecordsRefused", "", 2.0),
         ("PutRetries", "", 1.0),
     ];
-    for (metric, dimensions, value) in expected {
-        assert_eq!(
-            emf_sum(&points, metric, dimensions),
-            value,
-            "{metric} {dimensions}"
-        );
-    }
+    assert_emf_sums(&points, &expected);
     let event_types: Vec<&str> = points
         .iter()
         .filter_map(|(_, dimensions, _)| dimensions.strip_prefix("EventType="))
